@@ -1,0 +1,1 @@
+"""Thin Beam adapters: catalog -> shards -> probe/decode -> cuts + features -> Parquet."""

@@ -1,0 +1,1 @@
+"""The `emsync` console command: one typer app, one module per command group."""

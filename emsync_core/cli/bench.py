@@ -1,0 +1,20 @@
+"""`emsync bench ...`: benchmarks that print a table and write JSON (never run as tests)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Benchmarks: print a table and write JSON.", no_args_is_help=True)
+
+
+@app.command("extract")
+def bench_extract(
+    videos: list[str] = typer.Argument(None, help="Video files (default: the shared clips and the bundled sample)."),
+    out: str = typer.Option(".bench/extract", help="Where the job writes and the JSON report goes."),
+    workers: int = typer.Option(0, help="Beam direct_num_workers (0 = cores)."),
+    long_repeats: int = typer.Option(4, help="How many clips to concatenate for the long-input memory check."),
+) -> None:
+    """Extraction speed against the ffmpeg decode floor, and peak memory per worker."""
+    from emsync_core.bench.extract_bench import run_extract_bench
+
+    run_extract_bench(videos or [], out, workers, long_repeats)

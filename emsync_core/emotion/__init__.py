@@ -1,0 +1,1 @@
+"""Fusion emotion classifier, Ekman <-> valence/arousal mapping, training, per-scene emotion."""

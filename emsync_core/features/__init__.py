@@ -1,0 +1,1 @@
+"""Frozen backbones behind one protocol, and the registry that names them."""

@@ -1,0 +1,1 @@
+"""Probing, streaming decode and scene-cut detection of video files."""

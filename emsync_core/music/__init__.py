@@ -1,0 +1,1 @@
+"""EMSYNC music generator: tokens, model, KV-cached sampling, data preparation, training."""

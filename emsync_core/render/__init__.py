@@ -1,0 +1,1 @@
+"""MIDI -> audio (FluidSynth), mastering (pedalboard), loudness, mux with the video."""

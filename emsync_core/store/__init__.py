@@ -1,0 +1,1 @@
+"""URIs (local paths and gs://), listing, atomic writes and Parquet schemas."""

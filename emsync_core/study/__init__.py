@@ -1,0 +1,1 @@
+"""A/B listening studies: design, assignment, statistics."""

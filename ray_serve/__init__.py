@@ -1,0 +1,1 @@
+"""Thin Ray adapters: Parquet -> actor pools (classify, generate) -> render -> outputs + DB; the Serve app."""
