@@ -77,6 +77,18 @@ def list_prefix(prefix: str, pattern: str = "*") -> list[str]:
     return sorted(str(p.resolve()) for p in root.rglob(pattern) if p.is_file())
 
 
+@_retry
+def delete(uri: str) -> None:
+    """Remove an object if it exists."""
+    if is_gcs(uri):
+        bucket, key = gcs.split(uri)
+        blob = gcs.client().bucket(bucket).blob(key)
+        if blob.exists():
+            blob.delete()
+        return
+    Path(uri).unlink(missing_ok=True)
+
+
 def list_glob(pattern: str) -> list[str]:
     if is_gcs(pattern):
         bucket, key = gcs.split(pattern)

@@ -1,0 +1,135 @@
+"""The extraction job, in order: list catalog -> resolve versions -> skip done -> shard -> extract
+(cuts + features per video, dead letters for bad input) -> compile summary tables.
+
+The per-video work is emsync_core's VideoFeatureExtractor; this file only moves data and declares
+parallelism. It runs on the DirectRunner by default; Dataflow/Flink/Spark through pipeline options.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+from emsync_core.features.run_report import ExtractSummary, MarkerProgress, compile_tables, print_summary
+from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor, is_done
+from emsync_core.features.registry import DEFAULT_BACKBONES
+from emsync_core.media.cuts import CutSettings
+from emsync_core.media.scan import ScanSettings
+from emsync_core.store.catalog import VideoRef, list_catalog_uris, resolve_ref
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    catalog: str
+    out: str
+    backbones: tuple[str, ...] = DEFAULT_BACKBONES
+    window_s: float = 1.0
+    frames_per_window: int = 1
+    min_cut_gap_s: float = 4.0
+    workers: int = 0
+    retry_failed: bool = False
+    show_progress: bool = True
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def settings(self) -> ExtractSettings:
+        scan = ScanSettings(window_s=self.window_s, frames_per_window=self.frames_per_window, cuts=CutSettings(min_gap_s=self.min_cut_gap_s))
+        return ExtractSettings(backbones=self.backbones, scan=scan, retry_failed=self.retry_failed)
+
+
+class ExtractVideoFn(beam.DoFn):
+    """Loads the backbones once per worker (setup) and extracts one video per element."""
+
+    def __init__(self, settings: ExtractSettings, out: str, threads_per_worker: int) -> None:
+        self._settings = settings
+        self._out = out
+        self._threads = threads_per_worker
+        self._extractor: VideoFeatureExtractor | None = None
+
+    def setup(self) -> None:
+        import torch
+
+        torch.set_num_threads(self._threads)
+        self._extractor = VideoFeatureExtractor(self._settings)
+        self._extractor.setup()
+
+    def process(self, ref: VideoRef):
+        assert self._extractor is not None
+        outcome = self._extractor.run(ref, OutputLayout(self._out))
+        beam.metrics.Metrics.counter("emsync", f"videos_{outcome.status}").inc()
+        yield outcome.video_id, outcome.status
+
+
+def pipeline_options(workers: int, beam_args: list[str]) -> PipelineOptions:
+    options = PipelineOptions(beam_args)
+    if options.view_as(StandardOptions).runner in (None, "DirectRunner"):
+        direct = options.view_as(DirectOptions)
+        if "--direct_num_workers" not in " ".join(beam_args):
+            direct.direct_num_workers = workers
+        if "--direct_running_mode" not in " ".join(beam_args):
+            direct.direct_running_mode = "multi_processing" if workers > 1 else "in_memory"
+        options.view_as(StandardOptions).runner = "DirectRunner"
+    return options
+
+
+def _resolve_all(uris: list[str], layout: OutputLayout, settings: ExtractSettings) -> tuple[list[VideoRef], list[VideoRef], list[tuple[str, Exception]]]:
+    """Stat every URI (in parallel: GCS round-trips) and split into to-do and already done."""
+
+    def one(uri: str) -> tuple[str, VideoRef | Exception, bool]:
+        try:
+            ref = resolve_ref(uri)
+            return uri, ref, is_done(layout, ref, settings)
+        except Exception as exc:  # a vanished or unreadable object is that input's failure alone
+            return uri, exc, False
+
+    todo, done, unreadable = [], [], []
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for uri, ref, finished in pool.map(one, uris):
+            if isinstance(ref, Exception):
+                unreadable.append((uri, ref))
+            else:
+                (done if finished else todo).append(ref)
+    return todo, done, unreadable
+
+
+def run_extract(options: ExtractOptions, beam_args: list[str] | None = None) -> ExtractSummary:
+    """Run the job to completion and return (and print) what happened."""
+    started = time.perf_counter()
+    settings = options.settings()
+    layout = OutputLayout(options.out)
+    workers = options.workers or os.cpu_count() or 1
+    uris = list_catalog_uris(options.catalog)
+    todo, done, unreadable = _resolve_all(uris, layout, settings)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+
+    progress = MarkerProgress(layout, todo, enabled=options.show_progress)
+    if todo:
+        result_box: dict[str, object] = {}
+
+        def run_pipeline() -> None:
+            try:
+                with beam.Pipeline(options=pipeline_options(min(workers, len(todo)), beam_args or [])) as pipeline:
+                    (
+                        pipeline
+                        | "Videos" >> beam.Create(todo)
+                        | "Shard" >> beam.Reshuffle()
+                        | "Extract" >> beam.ParDo(ExtractVideoFn(settings, options.out, threads))
+                    )
+            except BaseException as exc:  # surfaced in the driver below
+                result_box["error"] = exc
+
+        worker = threading.Thread(target=run_pipeline, name="beam-pipeline", daemon=True)
+        worker.start()
+        progress.follow(worker)
+        if "error" in result_box:
+            raise result_box["error"]  # type: ignore[misc]
+    summary = ExtractSummary.collect(layout, todo, done, unreadable, settings, time.perf_counter() - started)
+    compile_tables(layout)
+    if options.show_progress:
+        print_summary(summary)
+    return summary

@@ -1,0 +1,62 @@
+"""Database URLs, engines and sessions, and the programmatic `alembic upgrade head` every command runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from emsync_core.store import uri as store
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def default_url(out: str) -> str:
+    """sqlite:///<out>/emsync.db next to the outputs (a gs:// output needs an explicit --db)."""
+    if store.is_gcs(out):
+        raise ValueError("an output on gs:// needs --db (e.g. a PostgreSQL URL)")
+    path = Path(out).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path / 'emsync.db'}"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine; SQLite gets WAL and a busy timeout so a reader never blocks the job's writer."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema in place (idempotent; safe to call on every command start)."""
+    with engine.begin() as connection:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def open_database(url: str) -> sessionmaker[Session]:
+    """Engine + migrations + a session factory: what a command needs before its first write."""
+    engine = make_engine(url)
+    upgrade(engine)
+    return sessionmaker(engine, expire_on_commit=False)

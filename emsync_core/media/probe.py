@@ -1,0 +1,67 @@
+"""Probe a video container: what streams it has and the facts the rest of the pipeline needs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import BinaryIO
+
+import av
+
+from emsync_core.media.errors import MediaError
+
+
+@dataclass(frozen=True)
+class VideoProbe:
+    """Container facts. `duration_s` is None when the container does not say (decode finds it)."""
+
+    container: str
+    duration_s: float | None
+    width: int
+    height: int
+    fps: float
+    video_codec: str
+    rotation: int
+    has_audio: bool
+    audio_codec: str | None
+    audio_sample_rate: int | None
+    audio_channels: int | None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def open_container(source: str | BinaryIO) -> av.container.InputContainer:
+    try:
+        return av.open(source, mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise MediaError("probe", f"not a readable media file: {exc}") from exc
+
+
+def probe_container(container: av.container.InputContainer) -> VideoProbe:
+    if not container.streams.video:
+        kinds = sorted({s.type for s in container.streams}) or ["none"]
+        raise MediaError("probe", f"no video stream (streams: {', '.join(kinds)})")
+    video = container.streams.video[0]
+    rate = video.average_rate or video.guessed_rate or video.base_rate
+    fps = float(rate) if rate else 0.0
+    if not video.width or not video.height:
+        raise MediaError("probe", "video stream has no frame size")
+    duration = None
+    if container.duration:
+        duration = container.duration / av.time_base
+    elif video.duration and video.time_base:
+        duration = float(video.duration * video.time_base)
+    audio = container.streams.audio[0] if container.streams.audio else None
+    return VideoProbe(
+        container=container.format.name,
+        duration_s=duration,
+        width=video.width,
+        height=video.height,
+        fps=fps,
+        video_codec=video.codec_context.name,
+        rotation=0,
+        has_audio=audio is not None,
+        audio_codec=audio.codec_context.name if audio else None,
+        audio_sample_rate=audio.codec_context.sample_rate if audio else None,
+        audio_channels=audio.codec_context.channels if audio else None,
+    )

@@ -1,0 +1,290 @@
+"""`emsync study create`: arms + videos + criteria -> media files, a balanced design, participants and tokens.
+
+An arm is `label=model:VERSION` (soundtracks of one generator version), `label=run:RUN_ID` (the
+soundtracks one run made, i.e. one set of settings) or `label=audio:DIR` (an external baseline: one
+audio file per video, named by video id or by the video file's stem, put onto the video here). A
+video an arm cannot cover, or whose baseline audio is unusable, is left out with its reason; nothing
+is half-written because the whole study is one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emsync_core.db.models import Soundtrack, Video
+from emsync_core.db.study_models import (
+    Study,
+    StudyArm,
+    StudyCriterion,
+    StudyItem,
+    StudyMedia,
+    StudyParticipant,
+    StudyVideo,
+)
+from emsync_core.media.errors import MediaError
+from emsync_core.store import uri as store
+from emsync_core.study import media as study_media
+from emsync_core.study.design import DesignSpec, build_design
+from emsync_core.study.tokens import new_token, token_hash
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".mp4", ".mkv", ".webm")
+DEFAULT_LUFS = -16.0
+
+# key -> (choice question, scale question, is_match): the four criteria of the EMSYNC study.
+KNOWN_CRITERIA = {
+    "richness": ("Which soundtrack has the richer music?", "How rich is the music?", False),
+    "emotion": ("Which soundtrack better matches the emotion of the video?", "How well does the music match the video's emotion?", True),
+    "timing": ("Which soundtrack's changes better match the video's cuts?", "How well do the music's changes match the cuts?", True),
+    "overall": ("Which soundtrack do you prefer overall?", "How much do you like this soundtrack overall?", False),
+}
+
+
+class StudyCreateError(ValueError):
+    """The study cannot be created as asked (unknown arm source, no common videos, name taken...)."""
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    label: str
+    source: str  # model | run | audio
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> "ArmSpec":
+        label, sep, rest = text.partition("=")
+        source, sep2, value = rest.partition(":")
+        if not sep or not sep2 or not label.strip() or not value.strip() or source not in ("model", "run", "audio"):
+            raise StudyCreateError(f"arm {text!r}: expected LABEL=model:VERSION, LABEL=run:RUN_ID or LABEL=audio:DIR")
+        return cls(label.strip(), source, value.strip())
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    key: str
+    prompt: str
+    is_match: bool
+
+    @classmethod
+    def parse(cls, text: str, mode: str) -> "CriterionSpec":
+        """A known key (richness, emotion, timing, overall) or `key:question` (`key!:question` = a match criterion)."""
+        key, sep, prompt = text.partition(":")
+        if not sep:
+            if key not in KNOWN_CRITERIA:
+                raise StudyCreateError(f"criterion {key!r}: use one of {sorted(KNOWN_CRITERIA)} or key:question")
+            choice_q, scale_q, is_match = KNOWN_CRITERIA[key]
+            return cls(key, choice_q if mode == "choice" else scale_q, is_match)
+        is_match = key.endswith("!")
+        key = key.rstrip("!").strip()
+        if not key.isidentifier() or not prompt.strip():
+            raise StudyCreateError(f"criterion {text!r}: the key must be a plain word and the question non-empty")
+        return cls(key, prompt.strip(), is_match)
+
+
+@dataclass(frozen=True)
+class StudyRequest:
+    name: str
+    title: str
+    arms: tuple[ArmSpec, ...]
+    criteria: tuple[CriterionSpec, ...]
+    media_dir: str
+    video_ids: tuple[str, ...] = ()  # empty: every video all arms cover
+    mode: str = "choice"
+    scale_max: int = 5
+    allow_same: bool = True
+    require_full_play: bool = True
+    ratings_per_pair: int = 4
+    participants: int = 10
+    identical_checks: int = 1
+    mismatch_checks: int = 1
+    max_failed_checks: int = 0
+    seed: int = 0
+    instructions: str = ""
+
+
+@dataclass
+class CreatedStudy:
+    study_id: int
+    name: str
+    tokens: list[tuple[str, str]]  # (participant label, token): shown once, never stored
+    videos: list[str]
+    n_items: int
+    n_media: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (video_id or arm, reason)
+
+
+def _local_copy(uri: str, dest: Path) -> str:
+    """Media must be a local file the server can stream; gs:// soundtracks are copied next to the study."""
+    if not store.is_gcs(uri):
+        return str(Path(uri).resolve())
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    store.write_bytes_atomic(str(dest), store.read_bytes(uri))
+    return str(dest)
+
+
+def _soundtracks_for(session: Session, arm: ArmSpec) -> dict[str, Soundtrack]:
+    """The newest whole-video soundtrack per video for a model version or a run."""
+    q = select(Soundtrack).where(Soundtrack.parent_id.is_(None))
+    q = q.where(Soundtrack.generator_version == arm.value) if arm.source == "model" else q.where(Soundtrack.run_id == arm.value)
+    out: dict[str, Soundtrack] = {}
+    for st in session.scalars(q.order_by(Soundtrack.created_at, Soundtrack.id)):
+        out[st.video_id] = st
+    if not out:
+        raise StudyCreateError(f"arm {arm.label!r}: no soundtracks with {arm.source} {arm.value!r}")
+    return out
+
+
+def _audio_files(folder: str) -> dict[str, str]:
+    if not os.path.isdir(folder):
+        raise StudyCreateError(f"external audio folder {folder!r} does not exist")
+    files = {}
+    for name in sorted(os.listdir(folder)):
+        stem, ext = os.path.splitext(name)
+        if ext.lower() in AUDIO_EXTENSIONS:
+            files[stem] = os.path.join(folder, name)
+    return files
+
+
+def create_study(session: Session, req: StudyRequest, progress: Callable[[str], None] = lambda _msg: None) -> CreatedStudy:
+    """Build media, design and rows for one study in the caller's transaction."""
+    if len(req.arms) < 2 or len({a.label for a in req.arms}) != len(req.arms):
+        raise StudyCreateError("a study needs at least two arms with distinct labels")
+    if not req.criteria or len({c.key for c in req.criteria}) != len(req.criteria):
+        raise StudyCreateError("a study needs at least one criterion, each key once")
+    if req.mode not in ("choice", "scale"):
+        raise StudyCreateError(f"mode must be choice or scale, not {req.mode!r}")
+    if req.identical_checks and req.mode == "choice" and not req.allow_same:
+        raise StudyCreateError("an identical-pair check needs the 'no difference' answer (allow_same) in a choice study")
+    if session.scalar(select(Study.id).where(Study.name == req.name)) is not None:
+        raise StudyCreateError(f"a study named {req.name!r} exists already")
+
+    skipped: list[tuple[str, str]] = []
+    generated = {a.label: _soundtracks_for(session, a) for a in req.arms if a.source != "audio"}
+    external = {a.label: _audio_files(a.value) for a in req.arms if a.source == "audio"}
+    videos = {v.video_id: v for v in session.scalars(select(Video))}
+    if req.video_ids:
+        missing = [v for v in req.video_ids if v not in videos]
+        if missing:
+            raise StudyCreateError(f"unknown video ids: {missing}")
+        candidates = list(req.video_ids)
+    else:
+        pools = [set(m) for m in generated.values()] or [set(videos)]
+        candidates = sorted(set.intersection(*pools))
+    for label, sts in generated.items():
+        for vid in [v for v in candidates if v not in sts]:
+            skipped.append((vid, f"arm {label} has no soundtrack for it"))
+        candidates = [v for v in candidates if v in sts]
+
+    loud_cache: dict[str, float] = {}
+    media_root = Path(req.media_dir).resolve() / req.name
+    study = Study(name=req.name, title=req.title, instructions=req.instructions, mode=req.mode, scale_max=req.scale_max,
+                  allow_same=req.allow_same, require_full_play=req.require_full_play,
+                  max_failed_checks=req.max_failed_checks, seed=req.seed, design={})
+    session.add(study)
+    session.flush()
+    for pos, c in enumerate(req.criteria):
+        session.add(StudyCriterion(study_id=study.id, key=c.key, prompt=c.prompt, position=pos, is_match=c.is_match))
+    arms = {}
+    for a in req.arms:
+        arms[a.label] = StudyArm(study_id=study.id, label=a.label, kind="external" if a.source == "audio" else "soundtrack",
+                                 model_version=None if a.source == "audio" else a.value, description=f"{a.source}:{a.value}")
+        session.add(arms[a.label])
+    session.flush()
+
+    # Media per (arm, video): generated soundtracks as they are, external audio put onto the video.
+    paths: dict[tuple[str, str], tuple[str, str, int | None]] = {}
+    for vid in candidates:
+        video = videos[vid]
+        reference = next((generated[lbl][vid] for lbl in generated), None)
+        picture = _local_copy(reference.video_uri, media_root / "soundtracks" / f"{vid}.mp4") if reference else video.uri
+        target = reference.loudness_lufs if reference and reference.loudness_lufs is not None else None
+        row: dict[str, tuple[str, str, int | None]] = {}
+        try:
+            for a in req.arms:
+                if a.source != "audio":
+                    st = generated[a.label][vid]
+                    path = _local_copy(st.video_uri, media_root / a.label / f"{vid}.mp4")
+                    row[a.label] = (path, st.video_sha256 or study_media.sha256_file(path), st.id)
+                    continue
+                stem = Path(video.uri).stem
+                source = external[a.label].get(vid) or external[a.label].get(stem)
+                if source is None:
+                    raise MediaError("import", f"arm {a.label} has no audio file named {vid}.* or {stem}.*")
+                if target is None:
+                    target = loud_cache.setdefault(picture, study_media.loudness_of(picture)) if reference else DEFAULT_LUFS
+                out = media_root / a.label / f"{vid}.mp4"
+                progress(f"importing {a.label} audio for {vid}")
+                study_media.put_audio_on_video(picture, source, out, target)
+                row[a.label] = (str(out), study_media.sha256_file(out), None)
+        except MediaError as exc:
+            skipped.append((vid, f"{exc.stage}: {exc.message}"))
+            continue
+        for label, value in row.items():
+            paths[(label, vid)] = value
+    chosen = [v for v in candidates if all((a.label, v) in paths for a in req.arms)]
+    if not chosen:
+        raise StudyCreateError("no video is covered by every arm: " + "; ".join(f"{v}: {r}" for v, r in skipped))
+
+    svideos = {}
+    for vid in chosen:
+        svideos[vid] = StudyVideo(study_id=study.id, video_id=vid, uri=videos[vid].uri, duration_s=videos[vid].duration_s)
+        session.add(svideos[vid])
+    session.flush()
+    media: dict[tuple[str, str, str], StudyMedia] = {}
+    for (label, vid), (path, sha, st_id) in paths.items():
+        if vid not in svideos:
+            continue
+        media[(label, vid, "arm")] = StudyMedia(arm_id=arms[label].id, study_video_id=svideos[vid].id, purpose="arm",
+                                                soundtrack_id=st_id, path=path, sha256=sha)
+        session.add(media[(label, vid, "arm")])
+
+    spec = DesignSpec(arms=tuple(a.label for a in req.arms), videos=tuple(chosen), ratings_per_pair=req.ratings_per_pair,
+                      participants=req.participants, identical_checks=req.identical_checks,
+                      mismatch_checks=req.mismatch_checks, seed=req.seed)
+    plan = build_design(spec)
+    # A mismatch check plays arm X's soundtrack of the next video on this video's picture.
+    for item in plan:
+        key = (item.first_arm, item.video, "mismatch")
+        if item.check_kind == "mismatch" and key not in media:
+            donor = chosen[(chosen.index(item.video) + 1) % len(chosen)]
+            out = media_root / item.first_arm / f"{item.video}.mismatch-{donor}.mp4"
+            own = media[(item.first_arm, item.video, "arm")]
+            progress(f"mismatch check media for {item.video}")
+            study_media.put_audio_on_video(own.path, media[(item.first_arm, donor, "arm")].path, out,
+                                           study_media.loudness_of(own.path))
+            media[key] = StudyMedia(arm_id=arms[item.first_arm].id, study_video_id=svideos[item.video].id,
+                                    purpose="mismatch", path=str(out), sha256=study_media.sha256_file(out))
+            session.add(media[key])
+    session.flush()
+
+    tokens: list[tuple[str, str]] = []
+    participants = []
+    for p in range(req.participants):
+        token = new_token()
+        label = f"P{p + 1:03d}"
+        tokens.append((label, token))
+        participants.append(StudyParticipant(study_id=study.id, label=label, token_sha256=token_hash(token)))
+    session.add_all(participants)
+    session.flush()
+    for item in plan:
+        arm_media = media[(item.first_arm, item.video, "arm")]
+        first, second = arm_media, media[(item.second_arm, item.video, "arm")]
+        if item.check_kind == "mismatch":
+            odd = media[(item.first_arm, item.video, "mismatch")]
+            first, second = (odd, arm_media) if item.mismatch_position == 1 else (arm_media, odd)
+        session.add(StudyItem(participant_id=participants[item.participant].id, position=item.position,
+                              study_video_id=svideos[item.video].id, first_media_id=first.id, second_media_id=second.id,
+                              check_kind=item.check_kind, mismatch_position=item.mismatch_position))
+    study.design = {
+        "arms": list(spec.arms), "videos": chosen, "ratings_per_pair": req.ratings_per_pair,
+        "participants": req.participants, "identical_checks": req.identical_checks,
+        "mismatch_checks": req.mismatch_checks, "seed": req.seed, "skipped": skipped,
+    }
+    session.flush()
+    return CreatedStudy(study.id, study.name, tokens, chosen, len(plan), len(media), skipped)
