@@ -66,12 +66,15 @@ class ExtractVideoFn(beam.DoFn):
 
 
 def pipeline_options(workers: int, beam_args: list[str]) -> PipelineOptions:
+    joined = " ".join(beam_args)
+    if "--default_sdk_harness_log_level" not in joined:
+        beam_args = [*beam_args, "--default_sdk_harness_log_level=WARNING"]
     options = PipelineOptions(beam_args)
     if options.view_as(StandardOptions).runner in (None, "DirectRunner"):
         direct = options.view_as(DirectOptions)
-        if "--direct_num_workers" not in " ".join(beam_args):
+        if "--direct_num_workers" not in joined:
             direct.direct_num_workers = workers
-        if "--direct_running_mode" not in " ".join(beam_args):
+        if "--direct_running_mode" not in joined:
             direct.direct_running_mode = "multi_processing" if workers > 1 else "in_memory"
         options.view_as(StandardOptions).runner = "DirectRunner"
     return options

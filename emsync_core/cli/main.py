@@ -6,6 +6,7 @@ import typer
 
 from emsync_core import __version__
 from emsync_core.cli import bench, extract
+from emsync_core.cli import export, study  # issue 6
 
 app = typer.Typer(
     help="EMSYNC Archive: emotion- and cut-aligned soundtracks for video archives.",
@@ -29,6 +30,8 @@ def main(
 
 app.command("extract", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(extract.extract)
 app.add_typer(bench.app, name="bench")
+app.add_typer(study.app, name="study")
+app.command("export")(export.export)
 
 if __name__ == "__main__":
     app()

@@ -12,6 +12,9 @@ _BUILTIN_MODULES = (
     "emsync_core.features.mobilenet",
     "emsync_core.features.visual_affect",
     "emsync_core.features.audio_affect",
+    "emsync_core.features.faces",
+    "emsync_core.features.speech",
+    "emsync_core.features.music_affect",
 )
 DEFAULT_BACKBONES = ("mobilenet_v2", "visual_affect", "audio_affect")
 

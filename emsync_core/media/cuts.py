@@ -17,8 +17,8 @@ class CutSettings:
     min_scene_len_s: float = 0.5
     window_width: int = 2
     min_gap_s: float = 4.0
-    # A detection inside a steady brightness ramp is a fade (in from or out to black), not a cut: every
-    # frame-to-frame change of mean luma (0-255) around it has the same sign and at least this size.
+    # A detection at the start of or inside a brightness ramp is a fade, not a cut: every frame-to-frame
+    # change of mean luma (0-255) from the frame before it on has the same sign and at least this size.
     fade_step_luma: float = 1.0
 
 
@@ -37,6 +37,8 @@ def thin_cuts(cuts_s: list[float], min_gap_s: float) -> list[float]:
 class StreamingCutDetector:
     """Feed frames in presentation order; cuts come out `window_width` frames late (the detector's
     look-ahead), as times of the first frame of each new scene. Fades are not cuts."""
+
+    FADE_STEP_SPREAD = 3.0  # a ramp's steps are within this factor of each other
 
     fps: float
     settings: CutSettings = field(default_factory=CutSettings)
@@ -57,17 +59,23 @@ class StreamingCutDetector:
         """How long after a frame its cut decision is known."""
         return (self.settings.window_width + 1) / self._fps
 
-    def _inside_fade(self) -> bool:
-        steps = np.diff([luma for _, luma in self._recent_luma])
-        if len(steps) < self._recent_luma.maxlen - 1:
+    def _is_fade(self, cut_s: float) -> bool:
+        """From the frame before the cut on, brightness moves the same way by similar steps every frame
+        (a hard cut is one big step, then the new scene holds)."""
+        lumas = [luma for t, luma in self._recent_luma if t >= self._previous_time(cut_s) - 1e-9]
+        steps = np.abs(np.diff(lumas)) * np.sign(lumas[-1] - lumas[0]) if len(lumas) > 2 else np.zeros(0)
+        if len(steps) < 2 or (steps < self.settings.fade_step_luma).any():
             return False
-        step = self.settings.fade_step_luma
-        return bool((steps >= step).all() or (steps <= -step).all())
+        return bool(steps.max() <= self.FADE_STEP_SPREAD * steps.min())
+
+    def _previous_time(self, cut_s: float) -> float:
+        before = [t for t, _ in self._recent_luma if t < cut_s - 1e-9]
+        return before[-1] if before else cut_s
 
     def push(self, time_s: float, frame_bgr: np.ndarray) -> list[float]:
         self._recent_luma.append((time_s, float(frame_bgr.mean())))
         found = self._detector.process_frame(FrameTimecode(float(time_s), self._fps), frame_bgr)
-        new = [tc.seconds for tc in found if tc.seconds > 0 and not self._inside_fade()]
+        new = [tc.seconds for tc in found if tc.seconds > 0 and not self._is_fade(tc.seconds)]
         self.raw_cuts_s.extend(new)
         return new
 

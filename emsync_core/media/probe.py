@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
@@ -31,10 +32,24 @@ class VideoProbe:
 
 
 def open_container(source: str | BinaryIO) -> av.container.InputContainer:
+    size = _size(source)
+    if size == 0:
+        raise MediaError("probe", "empty file (0 bytes)")
     try:
         return av.open(source, mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise MediaError("probe", f"not a readable media file: {exc}") from exc
+
+
+def _size(source: str | BinaryIO) -> int | None:
+    if isinstance(source, str):
+        return os.path.getsize(source) if os.path.exists(source) else None
+    size = getattr(source, "size", None)  # GCS blob readers know the object size
+    if size is None and source.seekable():
+        position = source.tell()
+        size = source.seek(0, os.SEEK_END)
+        source.seek(position)
+    return size
 
 
 def probe_container(container: av.container.InputContainer) -> VideoProbe:

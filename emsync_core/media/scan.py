@@ -104,6 +104,20 @@ class VideoScan:
             window.audio = audio.window(window.start_s, window.end_s) if audio else None
             return window
 
+        def take(window: Window, frame: av.VideoFrame, t: float) -> None:
+            rgb = frame.to_ndarray(format="rgb24", width=feat_size[0], height=feat_size[1])
+            self.rotation = int(frame.rotation or 0) % 360
+            if self.rotation:
+                rgb = np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90))
+            window.frames.append(rgb)
+            window.frame_times_s.append(t)
+
+        def fill_short_window(window: Window) -> None:
+            """A window that ended before its sample time (a short tail, a low frame rate) gets its last frame."""
+            if not window.frames and last_frame is not None and last_frame[1] >= window.start_s:
+                take(window, *last_frame)
+
+        last_frame: tuple[av.VideoFrame, float] | None = None
         current = open_window(0)
         next_sample = step / 2
         try:
@@ -121,17 +135,14 @@ class VideoScan:
                     motion_n += 1
                 previous_gray = gray
                 while t >= current.end_s:
+                    fill_short_window(current)
                     pending.append(current)
                     current = open_window(current.index + 1)
                     next_sample = current.start_s + step / 2
                 if t >= next_sample and len(current.frames) < s.frames_per_window:
-                    rgb = frame.to_ndarray(format="rgb24", width=feat_size[0], height=feat_size[1])
-                    self.rotation = int(frame.rotation or 0) % 360
-                    if self.rotation:
-                        rgb = np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90))
-                    current.frames.append(rgb)
-                    current.frame_times_s.append(t)
+                    take(current, frame, t)
                     next_sample += step
+                last_frame = (frame, t)
                 while pending and t >= pending[0].end_s + detector.lag_s:
                     yield finalize(pending.pop(0), float("inf"))
         except av.error.FFmpegError as exc:
@@ -146,9 +157,14 @@ class VideoScan:
         self.report.n_frames = n
         if probe.duration_s and duration < 0.9 * probe.duration_s - 0.5:
             self.report.warnings.append(f"decoded {duration:.2f} s of the {probe.duration_s:.2f} s the container states (truncated?)")
-        for window in [*pending, current]:
-            if window.start_s < duration:
-                yield finalize(window, duration)
+        # The last window reaches the end of the last frame, even past its nominal end: a tail shorter
+        # than a frame interval holds no frame start to open a window of its own.
+        tail = [w for w in [*pending, current] if w.start_s < duration]
+        for window in tail:
+            if window is tail[-1]:
+                window.end_s = duration
+            fill_short_window(window)
+            yield finalize(window, duration)
         self.report.cuts_raw_s = list(detector.raw_cuts_s)
         self.report.cuts_s = detector.thinned_cuts_s
         if audio is not None and audio.error:

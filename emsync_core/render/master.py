@@ -1,7 +1,7 @@
 """Mastering: a pedalboard chain, loudness normalised to a stated LUFS target, trimmed with a fade-out.
 
 Default target -16 LUFS integrated (the common streaming level, e.g. Apple Music/YouTube region);
-use -23 for EBU R128 broadcast. A final limiter keeps true peaks near -1 dBFS, so the measured
+use -23 for EBU R128 broadcast. A final look-ahead peak limiter keeps peaks under -1 dBFS, so the measured
 loudness can end slightly under the target on very dynamic music; the measured value is recorded.
 """
 
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyloudnorm
-from pedalboard import Compressor, HighpassFilter, Limiter, LowShelfFilter, Pedalboard, PeakFilter, Reverb
+from pedalboard import Compressor, HighpassFilter, LowShelfFilter, Pedalboard, PeakFilter, Reverb
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 DEFAULT_LUFS = -16.0
 FADE_OUT_S = 3.0
@@ -54,13 +55,23 @@ def fit_length(audio: np.ndarray, sample_rate: int, duration_s: float, fade_out_
     return audio
 
 
+def limit(audio: np.ndarray, sample_rate: int, ceiling_db: float, lookahead_ms: float = 5.0) -> np.ndarray:
+    """Look-ahead peak limiter: the gain needed to keep every sample under the ceiling, spread smoothly."""
+    ceiling = 10 ** (ceiling_db / 20)
+    peak = np.abs(audio).max(axis=1)
+    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
+    width = max(1, int(lookahead_ms * sample_rate / 1000))
+    gain = uniform_filter1d(minimum_filter1d(need, size=2 * width + 1), size=width)
+    return (audio * np.minimum(gain, need)[:, None]).astype(np.float32)
+
+
 def master(audio: np.ndarray, sample_rate: int, duration_s: float, settings: MasterSettings = MasterSettings()) -> tuple[np.ndarray, float | None]:
-    """Chain, loudness-normalise, limit, fit to the video; returns the audio and its measured LUFS."""
-    processed = _chain(settings)(audio.astype(np.float32), sample_rate)
+    """Chain, fit to the video with the fade, loudness-normalise, limit; returns the audio and its measured LUFS."""
+    # pedalboard takes (channels, samples)
+    processed = _chain(settings)(np.ascontiguousarray(audio.T, dtype=np.float32), sample_rate).T
     processed = fit_length(processed, sample_rate, duration_s, settings.fade_out_s)
     measured = loudness(processed, sample_rate)
     if measured is not None:
         processed = processed * np.float32(10 ** ((settings.target_lufs - measured) / 20))
-    processed = Limiter(threshold_db=settings.ceiling_db, release_ms=100.0)(processed.astype(np.float32), sample_rate)
-    processed = np.clip(fit_length(processed, sample_rate, duration_s, 0.0), -1.0, 1.0).astype(np.float32)
+    processed = np.clip(limit(processed, sample_rate, settings.ceiling_db), -1.0, 1.0).astype(np.float32)
     return processed, loudness(processed, sample_rate)

@@ -70,8 +70,7 @@ def check_passed(kind: str, mismatch_position: int | None, answers: list[CheckAn
             return 2 * same >= len(answers)
         return all(abs(a.score_first - a.score_second) <= 1 for a in answers)
     if kind == "mismatch":
-        judged = [a for a in answers if a.is_match_criterion] or answers
-        for a in judged:
+        for a in (a for a in answers if a.is_match_criterion):
             if a.choice is not None:
                 if a.choice == mismatch_position:
                     return False

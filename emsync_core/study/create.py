@@ -161,6 +161,8 @@ def create_study(session: Session, req: StudyRequest, progress: Callable[[str], 
         raise StudyCreateError(f"mode must be choice or scale, not {req.mode!r}")
     if req.identical_checks and req.mode == "choice" and not req.allow_same:
         raise StudyCreateError("an identical-pair check needs the 'no difference' answer (allow_same) in a choice study")
+    if req.mismatch_checks and not any(c.is_match for c in req.criteria):
+        raise StudyCreateError("a mismatch check needs a match criterion (emotion, timing, or key!:question)")
     if session.scalar(select(Study.id).where(Study.name == req.name)) is not None:
         raise StudyCreateError(f"a study named {req.name!r} exists already")
 

@@ -1,0 +1,89 @@
+"""Music affect of the original audio: `vibenet` (ONNX, GPL-3) valence, energy and five more.
+
+vibenet predicts Spotify-style audio features from a mel spectrogram of several seconds, so a session
+gathers `context_s` of audio (bounded), predicts once, and gives every window of that chunk the same
+vector. Where there is no music (near silence, or vibenet's speechiness says spoken word) the windows
+are a recorded absence (None): a talk's "valence" is not a soundtrack's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emsync_core.features.base import Backbone, BackboneSession, Resources, Vector, VideoInfo, Window
+from emsync_core.features.registry import register
+from emsync_core.features.speech import _to_16k
+
+VIBENET_LABELS = ("acousticness", "danceability", "energy", "instrumentalness", "liveness", "speechiness", "valence")
+SILENCE_DBFS = -50.0
+SPEECH_ONLY = 0.5  # vibenet speechiness above this: spoken word rather than music
+MIN_CHUNK_S = 2.0
+
+
+def music_vector(model, audio_16k: np.ndarray) -> Vector:
+    """vibenet's 7 outputs (VIBENET_LABELS order) for a 16 kHz chunk, or None where it is not music."""
+    rms = float(np.sqrt(np.mean(np.square(audio_16k, dtype=np.float64)))) if audio_16k.size else 0.0
+    if rms <= 10 ** (SILENCE_DBFS / 20):
+        return None
+    result = model.predict(audio_16k, sr=16000)[0].to_dict()
+    vector = np.array([result[k] for k in VIBENET_LABELS], dtype=np.float32)
+    return None if vector[VIBENET_LABELS.index("speechiness")] > SPEECH_ONLY else vector
+
+
+@dataclass
+class MusicAffectSession(BackboneSession):
+    model: object
+    context_s: float
+    held: list[int] = field(default_factory=list)
+    audio: list[np.ndarray] = field(default_factory=list)
+    held_s: float = 0.0
+
+    def push(self, window: Window) -> list[tuple[int, Vector]]:
+        if window.audio is None or window.audio.size == 0:
+            return self._flush() + [(window.index, None)]
+        self.held.append(window.index)
+        self.audio.append(_to_16k(window.audio, window.sample_rate))
+        self.held_s += window.duration_s
+        return self._flush() if self.held_s >= self.context_s else []
+
+    def finish(self) -> list[tuple[int, Vector]]:
+        return self._flush()
+
+    def _flush(self) -> list[tuple[int, Vector]]:
+        if not self.held:
+            return []
+        audio = np.concatenate(self.audio)
+        if audio.size < MIN_CHUNK_S * 16000:  # too short for vibenet's receptive field: loop it
+            audio = np.resize(audio, int(MIN_CHUNK_S * 16000)) if audio.size else audio
+        vector = music_vector(self.model, audio)
+        out = [(i, vector) for i in self.held]
+        self.held, self.audio, self.held_s = [], [], 0.0
+        return out
+
+
+@register
+class MusicAffectBackbone(Backbone):
+    """vibenet on the original soundtrack, one prediction per `context_s` chunk."""
+
+    name = "music_affect"
+    version = "vibenet-0.1.0-effnet"
+    dim = len(VIBENET_LABELS)
+    inputs = frozenset({"audio"})
+    resources = Resources(cpus=1.0, memory_mb=200)
+    description = "vibenet 0.1.0 (GPL-3): acousticness, danceability, energy, instrumentalness, liveness, speechiness, valence"
+
+    def __init__(self, context_s: float = 10.0) -> None:
+        self.context_s = context_s
+        self._model = None
+
+    def load(self) -> None:
+        if self._model is None:
+            import vibenet
+
+            self._model = vibenet.load_model()
+
+    def start(self, video: VideoInfo) -> MusicAffectSession:
+        self.load()
+        return MusicAffectSession(self._model, self.context_s)

@@ -1,0 +1,162 @@
+"""The EMSYNC-style decoder: prepended V/A vectors, per-token boundary offset and V/A, rotary attention, KV cache."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from emsync_core.music.vocab import VOCAB
+
+BOUNDARY_MAX_S = 8.0
+N_PREFIX = 2  # the prepended valence and arousal vectors
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Size of the transformer; `context` counts tokens, not the two prepended condition vectors."""
+
+    n_layers: int
+    d_model: int
+    n_heads: int
+    d_ff: int
+    context: int
+    dropout: float = 0.1
+    vocab_size: int = VOCAB.size
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, ModelConfig] = {
+    "reference": ModelConfig(n_layers=11, d_model=512, n_heads=8, d_ff=2048, context=1216),
+    "small": ModelConfig(n_layers=4, d_model=256, n_heads=4, d_ff=768, context=384),
+    "tiny": ModelConfig(n_layers=2, d_model=64, n_heads=2, d_ff=128, context=128),
+}
+
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+class ScalarEmbedding(nn.Module):
+    """A scalar through a 2-layer MLP; NaN inputs get a learned null vector (missing label or dropout)."""
+
+    def __init__(self, hidden: int, out: int) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.GELU(), nn.Linear(hidden, out))
+        self.null = nn.Parameter(torch.randn(out) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        missing = torch.isnan(x)
+        y = self.mlp(torch.nan_to_num(x, nan=0.0).unsqueeze(-1))
+        return torch.where(missing.unsqueeze(-1), self.null.expand_as(y), y)
+
+
+def rotary(x: torch.Tensor, start: int) -> torch.Tensor:
+    """Rotary position embedding on (B, H, T, Dh): attention sees relative offsets."""
+    dh = x.shape[-1]
+    inv = 1.0 / (10000 ** (torch.arange(0, dh, 2, device=x.device, dtype=torch.float32) / dh))
+    pos = torch.arange(start, start + x.shape[2], device=x.device, dtype=torch.float32)
+    ang = torch.outer(pos, inv)
+    cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm block (more stable than the reference's post-LN at small batch on CPU)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.n_heads = cfg.n_heads
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.p_drop = cfg.dropout
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None):
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        start = 0 if past is None else past[0].shape[2]
+        q, k = rotary(q, start), rotary(k, start)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        if t > 1 and start > 0:
+            raise ValueError("multi-token steps on a non-empty cache are not supported")
+        att = F.scaled_dot_product_attention(
+            q, k, v, is_causal=t > 1, dropout_p=self.p_drop if self.training else 0.0
+        )
+        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
+        x = x + self.drop(self.ff(self.ln2(x)))
+        return x, (k, v)
+
+
+@dataclass
+class Conditions:
+    """Per-sequence and per-token conditioning; NaN means unknown/dropped (the null vector is used).
+
+    boundary holds t_b, seconds to the next cut (clamped to [0, 8] inside the model).
+    """
+
+    valence: torch.Tensor  # (B,) global, prepended
+    arousal: torch.Tensor  # (B,)
+    token_valence: torch.Tensor  # (B, T) local, per token
+    token_arousal: torch.Tensor  # (B, T)
+    boundary: torch.Tensor  # (B, T)
+
+
+class MusicTransformer(nn.Module):
+    """Decoder-only event model. Token input = token emb + [pos emb | boundary MLP] + local V/A vectors."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d, half = cfg.d_model, cfg.d_model // 2
+        self.tok = nn.Embedding(cfg.vocab_size, d)
+        self.pos = nn.Embedding(cfg.context, half)
+        self.boundary = ScalarEmbedding(128, half)
+        self.valence = ScalarEmbedding(256, d)
+        self.arousal = ScalarEmbedding(256, d)
+        self.local_valence = ScalarEmbedding(64, d)
+        self.local_arousal = ScalarEmbedding(64, d)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(d)
+        self.head = nn.Linear(d, cfg.vocab_size, bias=False)
+        self.head.weight = self.tok.weight
+        self.drop = nn.Dropout(cfg.dropout)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+    def embed_tokens(self, tokens: torch.Tensor, cond: Conditions, pos_start: int) -> torch.Tensor:
+        t = tokens.shape[1]
+        pos = self.pos(torch.arange(pos_start, pos_start + t, device=tokens.device)).expand(tokens.shape[0], -1, -1)
+        offset = BOUNDARY_MAX_S - cond.boundary.clamp(0.0, BOUNDARY_MAX_S)  # NaN stays NaN -> null vector
+        x = self.tok(tokens) + torch.cat([pos, self.boundary(offset)], dim=-1)
+        return x + self.local_valence(cond.token_valence) + self.local_arousal(cond.token_arousal)
+
+    def forward(
+        self, tokens: torch.Tensor, cond: Conditions, cache: KVCache | None = None
+    ) -> tuple[torch.Tensor, KVCache]:
+        """Logits for every token position. With `cache`, `tokens` are the next step(s) after it."""
+        if cache is None:
+            prefix = torch.stack([self.valence(cond.valence), self.arousal(cond.arousal)], dim=1)
+            x = torch.cat([prefix, self.embed_tokens(tokens, cond, 0)], dim=1)
+        else:
+            x = self.embed_tokens(tokens, cond, cache[0][0].shape[2] - N_PREFIX)
+        x = self.drop(x)
+        new_cache: KVCache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, None if cache is None else cache[i])
+            new_cache.append(kv)
+        logits = self.head(self.ln_f(x))
+        return (logits[:, N_PREFIX:] if cache is None else logits), new_cache

@@ -1,0 +1,219 @@
+"""`emsync study report`: answers -> exclusions -> statistics per criterion and listener group -> PNG + HTML + JSON.
+
+Listener groups follow the EMSYNC study: everyone, music-trained, and general listeners analysed
+apart. Participants who fail more attention checks than the study allows are excluded from every
+number, and listed with their reasons.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from emsync_core.db.study_models import (
+    Study,
+    StudyAnswer,
+    StudyArm,
+    StudyCriterion,
+    StudyItem,
+    StudyMedia,
+    StudyParticipant,
+    StudyVideo,
+)
+from emsync_core.study.answers import CheckAnswer, check_passed
+from emsync_core.study.stats import BTResult, MeanScore, Outcome, PairResult, bradley_terry, mean_score, pairwise
+
+GROUPS = ("all", "music-trained", "general")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One answer on one criterion of one item, with who gave it and which arms were shown."""
+
+    participant: str
+    music_trained: bool | None
+    position: int
+    video_id: str
+    criterion: str
+    is_match: bool
+    first_arm: str
+    second_arm: str
+    check_kind: str | None
+    mismatch_position: int | None
+    choice: int | None
+    score_first: int | None
+    score_second: int | None
+
+    def outcome(self) -> Outcome:
+        if self.choice is not None:
+            winner = {0: None, 1: self.first_arm, 2: self.second_arm}[self.choice]
+        else:
+            diff = self.score_first - self.score_second
+            winner = None if diff == 0 else (self.first_arm if diff > 0 else self.second_arm)
+        return Outcome(self.first_arm, self.second_arm, winner)
+
+
+@dataclass
+class CriterionGroupResult:
+    criterion: str
+    group: str
+    n_participants: int
+    pairs: list[PairResult]
+    bradley_terry: BTResult | None = None
+    mean_scores: list[MeanScore] = field(default_factory=list)
+
+
+@dataclass
+class StudyReport:
+    study: str
+    title: str
+    mode: str
+    arms: list[str]
+    criteria: list[dict[str, str]]
+    n_invited: int
+    n_started: int
+    n_completed: int
+    n_answers: int
+    excluded: dict[str, list[str]]
+    results: list[CriterionGroupResult]
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def load_judgements(session: Session, study_id: int) -> list[Judgement]:
+    first_media, second_media = aliased(StudyMedia), aliased(StudyMedia)
+    first_arm, second_arm = aliased(StudyArm), aliased(StudyArm)
+    rows = session.execute(
+        select(StudyParticipant.label, StudyParticipant.music_trained, StudyItem.position, StudyVideo.video_id,
+               StudyCriterion.key, StudyCriterion.is_match, first_arm.label, second_arm.label, StudyItem.check_kind,
+               StudyItem.mismatch_position, StudyAnswer.choice, StudyAnswer.score_first, StudyAnswer.score_second)
+        .join(StudyItem, StudyItem.id == StudyAnswer.item_id)
+        .join(StudyParticipant, StudyParticipant.id == StudyItem.participant_id)
+        .join(StudyVideo, StudyVideo.id == StudyItem.study_video_id)
+        .join(StudyCriterion, StudyCriterion.id == StudyAnswer.criterion_id)
+        .join(first_media, first_media.id == StudyItem.first_media_id)
+        .join(second_media, second_media.id == StudyItem.second_media_id)
+        .join(first_arm, first_arm.id == first_media.arm_id)
+        .join(second_arm, second_arm.id == second_media.arm_id)
+        .where(StudyParticipant.study_id == study_id)
+        .order_by(StudyParticipant.label, StudyItem.position, StudyCriterion.position)
+    ).all()
+    return [Judgement(*row) for row in rows]
+
+
+def exclusions(judgements: list[Judgement], max_failed_checks: int) -> dict[str, list[str]]:
+    """Participant -> reasons, for those who failed more attention checks than allowed."""
+    per_check: dict[tuple[str, int], list[Judgement]] = defaultdict(list)
+    for j in judgements:
+        if j.check_kind:
+            per_check[(j.participant, j.position)].append(j)
+    failed: dict[str, list[str]] = defaultdict(list)
+    for (participant, position), answers in sorted(per_check.items()):
+        kind = answers[0].check_kind
+        verdict = check_passed(kind, answers[0].mismatch_position,
+                               [CheckAnswer(a.is_match, a.choice, a.score_first, a.score_second) for a in answers])
+        if verdict is False:
+            failed[participant].append(f"failed the {kind} check (item {position})")
+    return {p: reasons for p, reasons in failed.items() if len(reasons) > max_failed_checks}
+
+
+def _in_group(j: Judgement, group: str) -> bool:
+    return group == "all" or (j.music_trained is True if group == "music-trained" else j.music_trained is False)
+
+
+def analyse(session: Session, study_name: str) -> StudyReport:
+    study = session.scalar(select(Study).where(Study.name == study_name))
+    if study is None:
+        raise LookupError(f"no study named {study_name!r}")
+    arms = [a.label for a in study.arms]
+    criteria = [c.key for c in study.criteria]
+    judgements = load_judgements(session, study.id)
+    excluded = exclusions(judgements, study.max_failed_checks)
+    kept = [j for j in judgements if j.check_kind is None and j.participant not in excluded]
+    results = []
+    for criterion in criteria:
+        for group in GROUPS:
+            rows = [j for j in kept if j.criterion == criterion and _in_group(j, group)]
+            outcomes = [j.outcome() for j in rows]
+            res = CriterionGroupResult(criterion, group, len({j.participant for j in rows}), pairwise(arms, outcomes))
+            if len(arms) > 2 and outcomes:
+                res.bradley_terry = bradley_terry(arms, outcomes)
+            if study.mode == "scale":
+                scores: dict[str, list[int]] = defaultdict(list)
+                for j in rows:
+                    scores[j.first_arm].append(j.score_first)
+                    scores[j.second_arm].append(j.score_second)
+                res.mean_scores = [m for a in arms if (m := mean_score(a, scores[a])) is not None]
+            results.append(res)
+    participants = session.scalars(select(StudyParticipant).where(StudyParticipant.study_id == study.id)).all()
+    return StudyReport(
+        study=study.name, title=study.title, mode=study.mode, arms=arms,
+        criteria=[{"key": c.key, "prompt": c.prompt} for c in study.criteria],
+        n_invited=len(participants), n_started=sum(p.music_trained is not None for p in participants),
+        n_completed=sum(p.completed_at is not None for p in participants), n_answers=len(judgements),
+        excluded=excluded, results=results,
+    )
+
+
+def plot_win_rates(report: StudyReport, path: Path) -> None:
+    """One panel per criterion: each pair's win rate per listener group with its 95 % Wilson interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    criteria = [c["key"] for c in report.criteria]
+    fig, axes = plt.subplots(1, len(criteria), figsize=(3.6 * len(criteria) + 1, 3.8), squeeze=False, sharey=True)
+    colours = {"all": "#1a5fb4", "music-trained": "#e66100", "general": "#26a269"}
+    for ax, criterion in zip(axes[0], criteria):
+        rows = [r for r in report.results if r.criterion == criterion]
+        n_pairs = len(rows[0].pairs) if rows else 0
+        width = 0.8 / len(GROUPS)
+        for g, group in enumerate(GROUPS):
+            res = next(r for r in rows if r.group == group)
+            for k, pr in enumerate(res.pairs):
+                if pr.win_rate_a is None:
+                    continue
+                x = k + (g - 1) * width
+                ax.bar(x, pr.win_rate_a, width, color=colours[group], label=group if k == 0 else None)
+                ax.errorbar(x, pr.win_rate_a, yerr=[[pr.win_rate_a - pr.ci_low], [pr.ci_high - pr.win_rate_a]],
+                            color="black", capsize=3, lw=1)
+        ax.axhline(0.5, color="grey", ls="--", lw=1)
+        ax.set_xticks(range(n_pairs), [f"{p.arm_a}\nvs {p.arm_b}" for p in rows[0].pairs] if rows else [], fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_title(criterion)
+    axes[0][0].set_ylabel("win rate of the first-named arm")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper right", fontsize=8)
+    fig.suptitle(f"{report.title}: win rates, 95 % Wilson intervals")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _json_ready(report: StudyReport) -> dict[str, Any]:
+    return asdict(report)
+
+
+def write_report(report: StudyReport, out_dir: str | Path) -> StudyReport:
+    """report.json, win_rates.png and report.html (the PNG embedded, so the HTML travels alone)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / "win_rates.png"
+    plot_win_rates(report, png)
+    report.files = {"png": str(png), "html": str(out / "report.html"), "json": str(out / "report.json")}
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
+    html = env.get_template("report.html").render(
+        report=report, groups=GROUPS, png_b64=base64.b64encode(png.read_bytes()).decode(),
+    )
+    (out / "report.html").write_text(html)
+    (out / "report.json").write_text(json.dumps(_json_ready(report), indent=2))
+    return report

@@ -1,0 +1,68 @@
+"""Shared fixtures: the shared real clips, synthetic media, a GCS emulator."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED_VIDEO = SHARED / "data" / "video"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def shared_video() -> Path:
+    """../shared/data/video; absent only outside this workplace (never in CI)."""
+    if not SHARED_VIDEO.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("../shared/data/video must exist in CI")
+        pytest.skip("../shared is absent")
+    return SHARED_VIDEO
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory: pytest.TempPathFactory):
+    """A real gcp-storage-emulator on 127.0.0.1; the real google-cloud-storage client talks to it."""
+    port = _free_port()
+    data = tmp_path_factory.mktemp("gcs")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gcp-storage-emulator")), "start", "--host", "127.0.0.1", "--port", str(port), "--no-store-on-disk"],
+        cwd=data,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("gcp-storage-emulator did not start")
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
+    from emsync_core.store import gcs
+
+    gcs.client.cache_clear()
+    yield gcs.client()
+    process.terminate()
+    process.wait(10)
+    if previous is None:
+        os.environ.pop("STORAGE_EMULATOR_HOST", None)
+    else:
+        os.environ["STORAGE_EMULATOR_HOST"] = previous
+    gcs.client.cache_clear()
