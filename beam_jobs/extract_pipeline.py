@@ -29,7 +29,7 @@ class ExtractOptions:
     catalog: str
     out: str
     backbones: tuple[str, ...] = DEFAULT_BACKBONES
-    window_s: float = 1.0
+    window_s: float = 2.0
     frames_per_window: int = 1
     min_cut_gap_s: float = 4.0
     workers: int = 0

@@ -13,12 +13,14 @@ from ray import serve
 
 from emsync_core.db.engine import open_database
 from ray_serve.study_routes import router as study_router
+from ray_serve.score_routes import router as score_router  # issue 5
 
 
 def build_app(db_url: str) -> FastAPI:
     app = FastAPI(title="EMSYNC Archive", docs_url=None, redoc_url=None)
     app.state.sessions = open_database(db_url)
     app.include_router(study_router)
+    app.include_router(score_router)  # issue 5
 
     @app.get("/healthz")
     def healthz() -> dict:

@@ -13,7 +13,7 @@ def extract(
         "mobilenet_v2,visual_affect,audio_affect",
         help="Comma-separated registered names or module:Class of your own backbones.",
     ),
-    window_s: float = typer.Option(1.0, help="Feature window length in seconds."),
+    window_s: float = typer.Option(2.0, help="Feature window length in seconds."),
     frames_per_window: int = typer.Option(1, help="Frames sampled per window for frame backbones."),
     min_cut_gap_s: float = typer.Option(4.0, help="Thinned cuts are at least this far apart (the method's 4 s)."),
     workers: int = typer.Option(0, help="DirectRunner direct_num_workers (0 = number of cores)."),

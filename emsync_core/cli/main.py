@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from emsync_core import __version__
-from emsync_core.cli import bench, extract
+from emsync_core.cli import bench, extract, music
 from emsync_core.cli import export, study  # issue 6
+from emsync_core.cli import emotion  # issue 4
+from emsync_core.cli import query, score  # issue 5
 
 app = typer.Typer(
     help="EMSYNC Archive: emotion- and cut-aligned soundtracks for video archives.",
@@ -30,8 +32,12 @@ def main(
 
 app.command("extract", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(extract.extract)
 app.add_typer(bench.app, name="bench")
+app.add_typer(music.app, name="music")
 app.add_typer(study.app, name="study")
 app.command("export")(export.export)
+app.add_typer(emotion.app, name="emotion")
+app.command("score")(score.score)
+app.add_typer(query.app, name="query")
 
 if __name__ == "__main__":
     app()

@@ -59,6 +59,15 @@ class SceneVerdict:
     end_s: float
     probs: dict[str, float]
 
+    @classmethod
+    def of(cls, emotion) -> "SceneVerdict":
+        """From a classifier's SceneEmotion: V/A/confidence may be attributes or entries of `probs`."""
+        probs = {k: float(v) for k, v in dict(emotion.probs).items()}
+        for key in ("valence", "arousal", "confidence"):
+            if hasattr(emotion, key):
+                probs[key] = float(getattr(emotion, key))
+        return cls(int(emotion.scene_index), float(emotion.start_s), float(emotion.end_s), probs)
+
     @property
     def dominant(self) -> str:
         return max(EKMAN, key=lambda k: self.probs.get(k, 0.0))
@@ -186,7 +195,7 @@ class Recorder:
         n = 0
         with self.sessions.begin() as s:
             for v in verdicts:
-                verdict = v if isinstance(v, SceneVerdict) else SceneVerdict(v.scene_index, v.start_s, v.end_s, dict(v.probs))
+                verdict = v if isinstance(v, SceneVerdict) else SceneVerdict.of(v)
                 ins = _insert(s, Scene).values(video_id=video_id, scene_index=verdict.scene_index,
                                                start_s=verdict.start_s, end_s=verdict.end_s)
                 s.execute(ins.on_conflict_do_update(index_elements=["video_id", "scene_index"],

@@ -7,7 +7,6 @@ single-window "video" per image, so one training path serves customer clips and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -16,9 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from emsync_core.store import uri as store_uri
+from emsync_core.store.feature_parquet import SCHEMA_VERSION, feature_schema
 
 FEAT_PREFIX = "feat_"
-SCHEMA_VERSION = 1
 _RUN_FILES = {"summary.parquet", "dead_letter.parquet"}
 
 
@@ -46,20 +45,24 @@ def backbone_dims(table: pa.Table) -> dict[str, int]:
 
 
 def modality(table: pa.Table, backbone: str) -> Modality:
-    """The column `feat_<backbone>` as a dense array with its presence mask (absent column: all absent)."""
+    """The column `feat_<backbone>` as a dense array with its presence mask (absent column: all absent).
+
+    The extraction contract records an absence as an all-NaN vector (pyarrow cannot read NULL
+    fixed-size list entries back from Parquet); a NULL or any non-finite row is treated as absent too.
+    """
     column_name = FEAT_PREFIX + backbone
     n = table.num_rows
     if column_name not in table.column_names:
         return Modality(np.zeros((n, 0), np.float32), np.zeros(n, bool))
     column = table.column(column_name).combine_chunks()
     dim = column.type.list_size
-    present = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    valid = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     values = np.zeros((n, dim), np.float32)
-    if present.any():
-        flat = column.filter(pa.array(present)).flatten().to_numpy(zero_copy_only=False)
-        values[present] = np.asarray(flat, np.float32).reshape(-1, dim)
-    values[~np.isfinite(values).all(axis=1)] = 0.0
-    present &= np.isfinite(values).all(axis=1)
+    if valid.any():
+        flat = column.filter(pa.array(valid)).flatten().to_numpy(zero_copy_only=False)
+        values[valid] = np.asarray(flat, np.float32).reshape(-1, dim)
+    present = valid & np.isfinite(values).all(axis=1)
+    values[~present] = 0.0
     return Modality(values, present)
 
 
@@ -69,11 +72,6 @@ def sort_windows(table: pa.Table) -> pa.Table:
     if missing:
         raise FeatureTableError(f"feature table lacks columns {sorted(missing)}")
     return table.sort_by([("window_index", "ascending")])
-
-
-def video_metadata(table: pa.Table) -> dict:
-    raw = (table.schema.metadata or {}).get(b"emsync")
-    return json.loads(raw) if raw else {}
 
 
 def feature_files(location: str) -> list[str]:
@@ -102,20 +100,18 @@ def read_videos(location: str, only: set[str] | None = None) -> Iterator[tuple[s
 
 
 def image_table(video_ids: Sequence[str], features: dict[str, list[np.ndarray | None]], specs: list[dict]) -> pa.Table:
-    """A feature table with one single-window, single-scene row per image (duration 1 s)."""
+    """A feature table with one single-window, single-scene row per image (duration 1 s); absences are NaN."""
     n = len(video_ids)
-    columns: dict[str, pa.Array] = {
-        "video_id": pa.array(list(video_ids), pa.string()),
-        "window_index": pa.array(np.zeros(n, np.int32)),
-        "start_s": pa.array(np.zeros(n)),
-        "end_s": pa.array(np.ones(n)),
-        "scene_index": pa.array(np.zeros(n, np.int32)),
-    }
-    for spec in specs:
-        name, dim = spec["name"], int(spec["dim"])
-        values = features[name]
-        flat = np.concatenate([np.asarray(v, np.float32) if v is not None else np.zeros(dim, np.float32) for v in values])
-        mask = np.array([v is None for v in values])
-        columns[FEAT_PREFIX + name] = pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), dim, mask=pa.array(mask))
+    dims = {spec["name"]: int(spec["dim"]) for spec in specs}
+    arrays = [
+        pa.array(list(video_ids), pa.string()),
+        pa.array(np.zeros(n, np.int32)),
+        pa.array(np.zeros(n)),
+        pa.array(np.ones(n)),
+        pa.array(np.zeros(n, np.int32)),
+    ]
+    for name, dim in dims.items():
+        flat = np.stack([np.full(dim, np.nan, np.float32) if v is None else np.asarray(v, np.float32).reshape(dim) for v in features[name]])
+        arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1), pa.float32()), dim))
     meta = {"schema_version": SCHEMA_VERSION, "window_s": 1.0, "cuts_raw_s": [], "cuts_s": [], "backbones": specs, "kind": "images"}
-    return pa.table(columns).replace_schema_metadata({b"emsync": json.dumps(meta).encode()})
+    return pa.Table.from_arrays(arrays, schema=feature_schema(dims, meta))

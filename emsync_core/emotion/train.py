@@ -148,7 +148,7 @@ def train(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
             optimiser.step()
-            total += float(loss) * len(batch)
+            total += float(loss.detach()) * len(batch)
         val_loss = _evaluate_loss(head, val_set, settings) if val_set else total / len(train_set)
         record = {"epoch": epoch, "train_loss": total / len(train_set), "val_loss": val_loss}
         history.append(record)

@@ -18,11 +18,15 @@ from emsync_core.media.errors import MediaError
 from emsync_core.media.probe import VideoProbe, open_container, probe_container
 
 Opener = Callable[[], "str | BinaryIO"]
+# swscale's area averaging: 4-5x faster than its default bicubic for large downscales, and alias-free.
+SCALER = "AREA"
 
 
 @dataclass(frozen=True)
 class ScanSettings:
-    window_s: float = 1.0
+    # 2 s windows: MobileNet on one frame per 2 s keeps extraction near the decode floor on a CPU,
+    # and every thinned scene (>= 4 s) still gets at least two windows.
+    window_s: float = 2.0
     frames_per_window: int = 1
     feature_size: int = 480  # long side of the frames handed to backbones
     detect_width: int = 256  # width of the frames the cut detector sees
@@ -105,7 +109,7 @@ class VideoScan:
             return window
 
         def take(window: Window, frame: av.VideoFrame, t: float) -> None:
-            rgb = frame.to_ndarray(format="rgb24", width=feat_size[0], height=feat_size[1])
+            rgb = frame.reformat(width=feat_size[0], height=feat_size[1], format="rgb24", interpolation=SCALER).to_ndarray()
             self.rotation = int(frame.rotation or 0) % 360
             if self.rotation:
                 rgb = np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90))
@@ -127,7 +131,7 @@ class VideoScan:
                     t = last_t + 1.0 / fps
                 last_t = t
                 n += 1
-                small = frame.to_ndarray(format="bgr24", width=detect_size[0], height=detect_size[1])
+                small = frame.reformat(width=detect_size[0], height=detect_size[1], format="bgr24", interpolation=SCALER).to_ndarray()
                 detector.push(t, small)
                 gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
                 if previous_gray is not None:

@@ -53,13 +53,16 @@ class ScalarEmbedding(nn.Module):
         return torch.where(missing.unsqueeze(-1), self.null.expand_as(y), y)
 
 
-def rotary(x: torch.Tensor, start: int) -> torch.Tensor:
+def rotary_tables(positions: int, dh: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin tables of rotary position embedding for every position of a window."""
+    inv = 1.0 / (10000 ** (torch.arange(0, dh, 2, dtype=torch.float32) / dh))
+    ang = torch.outer(torch.arange(positions, dtype=torch.float32), inv)
+    return ang.cos(), ang.sin()
+
+
+def rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, start: int) -> torch.Tensor:
     """Rotary position embedding on (B, H, T, Dh): attention sees relative offsets."""
-    dh = x.shape[-1]
-    inv = 1.0 / (10000 ** (torch.arange(0, dh, 2, device=x.device, dtype=torch.float32) / dh))
-    pos = torch.arange(start, start + x.shape[2], device=x.device, dtype=torch.float32)
-    ang = torch.outer(pos, inv)
-    cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
+    cos, sin = cos[start : start + x.shape[2]], sin[start : start + x.shape[2]]
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
 
@@ -77,12 +80,15 @@ class Block(nn.Module):
         self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
         self.drop = nn.Dropout(cfg.dropout)
         self.p_drop = cfg.dropout
+        cos, sin = rotary_tables(cfg.context + N_PREFIX, cfg.d_model // cfg.n_heads)
+        self.register_buffer("cos", cos, persistent=False)
+        self.register_buffer("sin", sin, persistent=False)
 
     def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None):
         b, t, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
         start = 0 if past is None else past[0].shape[2]
-        q, k = rotary(q, start), rotary(k, start)
+        q, k = rotary(q, self.cos, self.sin, start), rotary(k, self.cos, self.sin, start)
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         if t > 1 and start > 0:

@@ -91,7 +91,7 @@ def train(cache: Path, out: Path, settings: TrainSettings, log_path: Path | None
     budget = settings.minutes * 60
     next_save = settings.save_every_min * 60
     step, tokens_seen, ema = 0, 0, None
-    bar = tqdm(total=int(budget), desc=f"train {settings.preset}", unit="s")
+    bar = tqdm(total=int(budget), desc=f"train {settings.preset}", unit="s", mininterval=15)
 
     def checkpoint(final: bool) -> None:
         metrics = evaluate(model, val)
@@ -130,7 +130,8 @@ def train(cache: Path, out: Path, settings: TrainSettings, log_path: Path | None
         opt.step()
         step += 1
         tokens_seen += int((batch.targets != VOCAB.pad).sum())
-        ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
+        value = loss.item()
+        ema = value if ema is None else 0.98 * ema + 0.02 * value
         bar.update(int(time.time() - t0) - bar.n)
         bar.set_postfix(step=step, loss=f"{ema:.3f}", tok_s=f"{tokens_seen / (time.time() - t0):.0f}")
         if log and step % 20 == 0:

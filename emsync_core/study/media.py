@@ -57,15 +57,16 @@ def _decode_audio(source: str, duration_s: float, wav: Path) -> None:
 
 
 def _match_loudness(wav: Path, target_lufs: float) -> float:
-    """Gain the file to target_lufs with a 3 s fade-out; returns the loudness measured before."""
+    """Fade out (3 s, at most a quarter of the clip), then gain to target_lufs; returns the loudness before."""
     audio, rate = soundfile.read(wav, dtype="float64", always_2d=True)
+    fade = min(len(audio), int(FADE_S * rate), len(audio) // 4)
+    if fade:
+        audio[len(audio) - fade :] *= np.linspace(1.0, 0.0, fade)[:, None]
     meter = pyloudnorm.Meter(rate)
     measured = meter.integrated_loudness(audio)
     if not np.isfinite(measured):
         raise MediaError("loudness", f"{wav.name}: the audio is silent")
     audio = pyloudnorm.normalize.loudness(audio, measured, target_lufs)
-    fade = min(len(audio), int(FADE_S * rate))
-    audio[len(audio) - fade :] *= np.linspace(1.0, 0.0, fade)[:, None]
     peak = np.abs(audio).max()
     if peak > 0.99:  # never clip: a limiter would colour the baseline; a plain scale keeps it honest
         audio *= 0.99 / peak

@@ -7,7 +7,7 @@ SELECT
   COUNT(*) AS n_scenes,
   COUNT(DISTINCT sc.video_id) AS n_videos,
   SUM(sc.end_s - sc.start_s) AS scene_seconds,
-  1.0 * COUNT(*) / SUM(COUNT(*)) OVER (PARTITION BY COALESCE(c.uri, '(no catalog)'), e.classifier_version) AS share_of_scenes,
+  CAST(1.0 * COUNT(*) / SUM(COUNT(*)) OVER (PARTITION BY COALESCE(c.uri, '(no catalog)'), e.classifier_version) AS DOUBLE PRECISION) AS share_of_scenes,
   AVG(e.valence) AS mean_valence,
   AVG(e.arousal) AS mean_arousal,
   AVG(e.confidence) AS mean_confidence

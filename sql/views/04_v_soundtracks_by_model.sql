@@ -8,10 +8,10 @@ SELECT
   SUM(s.duration_s) AS total_seconds,
   SUM(s.n_cuts) AS n_cuts,
   SUM(s.n_cuts_matched) AS n_cuts_matched,
-  CASE WHEN SUM(s.n_cuts) > 0 THEN 1.0 * SUM(s.n_cuts_matched) / SUM(s.n_cuts) END AS cut_match_rate,
+  CAST(CASE WHEN SUM(s.n_cuts) > 0 THEN 1.0 * SUM(s.n_cuts_matched) / SUM(s.n_cuts) END AS DOUBLE PRECISION) AS cut_match_rate,
   AVG(s.mean_cut_offset_s) AS mean_cut_offset_s,
   AVG(s.loudness_lufs) AS mean_loudness_lufs,
-  AVG(1.0 * s.n_tokens) AS mean_tokens,
+  CAST(AVG(1.0 * s.n_tokens) AS DOUBLE PRECISION) AS mean_tokens,
   MIN(s.created_at) AS first_created_at,
   MAX(s.created_at) AS last_created_at
 FROM soundtracks s

@@ -12,8 +12,8 @@ SELECT
   SUM(CASE WHEN winner_arm = arm_a THEN 1 ELSE 0 END) AS wins_a,
   SUM(CASE WHEN winner_arm = arm_b THEN 1 ELSE 0 END) AS wins_b,
   SUM(CASE WHEN winner_arm IS NULL THEN 1 ELSE 0 END) AS ties,
-  CASE WHEN SUM(CASE WHEN winner_arm IS NULL THEN 0 ELSE 1 END) > 0
+  CAST(CASE WHEN SUM(CASE WHEN winner_arm IS NULL THEN 0 ELSE 1 END) > 0
     THEN 1.0 * SUM(CASE WHEN winner_arm = arm_a THEN 1 ELSE 0 END) / SUM(CASE WHEN winner_arm IS NULL THEN 0 ELSE 1 END)
-  END AS win_rate_a
+  END AS DOUBLE PRECISION) AS win_rate_a
 FROM v_study_kept_ratings
 GROUP BY study, criterion, listener_group, arm_a, arm_b

@@ -14,8 +14,8 @@ SELECT
   SUM(CASE WHEN winner_arm = arm THEN 1 ELSE 0 END) AS wins,
   SUM(CASE WHEN winner_arm IS NOT NULL AND winner_arm <> arm THEN 1 ELSE 0 END) AS losses,
   SUM(CASE WHEN winner_arm IS NULL THEN 1 ELSE 0 END) AS ties,
-  CASE WHEN SUM(CASE WHEN winner_arm IS NULL THEN 0 ELSE 1 END) > 0
+  CAST(CASE WHEN SUM(CASE WHEN winner_arm IS NULL THEN 0 ELSE 1 END) > 0
     THEN 1.0 * SUM(CASE WHEN winner_arm = arm THEN 1 ELSE 0 END) / SUM(CASE WHEN winner_arm IS NULL THEN 0 ELSE 1 END)
-  END AS win_rate
+  END AS DOUBLE PRECISION) AS win_rate
 FROM sides
 GROUP BY study, criterion, listener_group, arm

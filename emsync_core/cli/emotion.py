@@ -1,0 +1,214 @@
+"""`emsync emotion ...`: prepare labelled image sets, train and evaluate the fusion head, classify scenes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Video emotion: the fusion classifier over frozen backbones.", no_args_is_help=True)
+
+DEFAULT_MODALITIES = "mobilenet_v2,faces"
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+@app.command("prepare-images")
+def prepare_images(
+    out: Path = typer.Option(..., "--out", help="Folder for emotion6.parquet, oasis.parquet and labels.csv."),
+    emotion6: Path = typer.Option(Path("../shared/data/images/emotion6"), help="Emotion6 folder (ground_truth.txt, images/)."),
+    oasis: Path = typer.Option(Path("../shared/data/images/oasis"), help="OASIS folder (OASIS.csv, images/); '' to skip."),
+    backbones: str = typer.Option("mobilenet_v2,faces,visual_affect", help="Frame backbones to run on each image."),
+) -> None:
+    """Turn Emotion6 / OASIS into feature Parquet (one single-window clip per image) plus a labels CSV."""
+    from rich.progress import Progress
+
+    from emsync_core.emotion.image_sets import featurize, load_emotion6, load_oasis, write_labels
+
+    out.mkdir(parents=True, exist_ok=True)
+    sets = {"emotion6": load_emotion6(emotion6)}
+    if str(oasis):
+        sets["oasis"] = load_oasis(oasis)
+    write_labels([im for images in sets.values() for im in images], out / "labels.csv")
+    names = tuple(b.strip() for b in backbones.split(",") if b.strip())
+    with Progress() as progress:
+        for name, images in sets.items():
+            task = progress.add_task(f"{name}: {len(images)} images", total=len(images))
+            featurize(images, names, out / f"{name}.parquet", lambda k, t=task: progress.advance(t, k))
+    _console().print(f"wrote {', '.join(str(out / f'{n}.parquet') for n in sets)} and {out / 'labels.csv'}")
+
+
+@app.command("train")
+def train_command(
+    features: str = typer.Argument(..., help="Feature Parquet: an extraction output folder, a folder of .parquet, or one file."),
+    labels: Path = typer.Argument(..., help="Labels CSV (video_id, label and/or class shares, valence, arousal, split)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the .safetensors checkpoint."),
+    modalities: str = typer.Option(DEFAULT_MODALITIES, help="Backbones (feature columns) the head reads."),
+    version: str = typer.Option("custom-1", help="Model version recorded with every result."),
+    epochs: int = typer.Option(60),
+    d_model: int = typer.Option(128),
+    lr: float = typer.Option(1e-3),
+    seed: int = typer.Option(0),
+) -> None:
+    """Train the fusion head on your labelled clips; the `val` split picks the epoch and the V/A mix."""
+    from rich.table import Table
+
+    from emsync_core.emotion.checkpoint import save_checkpoint
+    from emsync_core.emotion.dataset import load_examples
+    from emsync_core.emotion.fusion import FusionConfig
+    from emsync_core.emotion.labels import read_labels
+    from emsync_core.emotion.train import TrainSettings, to_checkpoint, train
+
+    console = _console()
+    names = tuple(m.strip() for m in modalities.split(",") if m.strip())
+    dims = _dims(features, names)
+    label_map = read_labels(labels)
+    examples = load_examples(features, label_map, names, dims)
+    train_set = [e for e in examples if e.label.split == "train"]
+    val_set = [e for e in examples if e.label.split == "val"]
+    console.print(f"{len(examples)} labelled clips matched ({len(train_set)} train, {len(val_set)} val); modalities {names} dims {dims}")
+    config = FusionConfig(names, dims, d_model=d_model)
+    with console.status("training") as status:
+        head, report = train(
+            train_set,
+            val_set,
+            config,
+            TrainSettings(epochs=epochs, lr=lr, seed=seed),
+            on_epoch=lambda r: status.update(f"epoch {r['epoch']}: train {r['train_loss']:.3f} val {r['val_loss']:.3f}"),
+        )
+    provenance = {"features": str(features), "labels": str(labels), "modalities": list(names), "labels_sha256": _sha(labels)}
+    sha = save_checkpoint(to_checkpoint(head, report, version, provenance), out)
+    table = Table(title=f"trained {out}")
+    for key in ("epochs_run", "best_epoch", "best_val_loss", "seconds", "n_train", "n_val", "va_mix"):
+        table.add_row(key, f"{getattr(report, key):.4g}" if isinstance(getattr(report, key), float) else str(getattr(report, key)))
+    table.add_row("sha256", sha)
+    console.print(table)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    features: str = typer.Argument(..., help="Feature Parquet location."),
+    labels: Path = typer.Argument(..., help="Labels CSV."),
+    model: Path = typer.Option(None, help="Checkpoint (default: the shipped model)."),
+    split: str = typer.Option("test", help="Which split to score ('all' for every labelled clip)."),
+    ablation: bool = typer.Option(False, help="Also score with each modality dropped, and the untrained FER prior."),
+    json_out: Path = typer.Option(None, "--json", help="Write the numbers here."),
+) -> None:
+    """Accuracy, macro-F1, confusion matrix, KL to vote shares, V/A correlation and RMSE."""
+    from emsync_core.emotion.checkpoint import load_checkpoint
+    from emsync_core.emotion.classifier import default_model_path
+    from emsync_core.emotion.dataset import load_examples
+    from emsync_core.emotion.evaluation import evaluate_checkpoint, fer_prior, score
+    from emsync_core.emotion.labels import read_labels
+
+    checkpoint = load_checkpoint(model or default_model_path())
+    config = checkpoint.head.config
+    label_map = {k: v for k, v in read_labels(labels).items() if split == "all" or v.split == split}
+    examples = load_examples(features, label_map, config.modalities, config.dims)
+    if not examples:
+        raise typer.BadParameter(f"no clips of split {split!r} in {features}")
+    results = {"all modalities": evaluate_checkpoint(checkpoint, examples)}
+    if ablation:
+        for name in config.modalities:
+            results[f"without {name}"] = evaluate_checkpoint(checkpoint, examples, {name})
+            others = set(config.modalities) - {name}
+            if others:
+                results[f"only {name}"] = evaluate_checkpoint(checkpoint, examples, others)
+        face_clips, probs, va = fer_prior(examples, config.modalities)
+        if face_clips:
+            results["FER prior (face clips)"] = score(face_clips, probs, va)
+            face_ids = {e.video_id for e in face_clips}
+            results["all modalities (face clips)"] = evaluate_checkpoint(checkpoint, [e for e in examples if e.video_id in face_ids])
+            results["without faces (face clips)"] = evaluate_checkpoint(
+                checkpoint, [e for e in examples if e.video_id in face_ids], {"faces"}
+            ) if "faces" in config.modalities else results["FER prior (face clips)"]
+    _print_metrics(results, checkpoint.version, split)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"model": checkpoint.version, "sha256": checkpoint.sha256, "split": split, "results": {k: v.to_dict() for k, v in results.items()}}
+        json_out.write_text(json.dumps(payload, indent=2))
+
+
+@app.command("classify")
+def classify_command(
+    features: str = typer.Argument(..., help="Feature Parquet location (an extraction output)."),
+    model: Path = typer.Option(None, help="Checkpoint (default: the shipped model)."),
+    smoothing_s: float = typer.Option(3.0, help="Gaussian smoothing across scenes in seconds (0: off)."),
+    json_out: Path = typer.Option(None, "--json", help="Write per-scene results here."),
+) -> None:
+    """Per-scene Ekman probabilities, valence/arousal and confidence for every video in the features."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from emsync_core.emotion.classifier import load_classifier
+    from emsync_core.emotion.ekman import EKMAN
+    from emsync_core.emotion.features_io import read_videos
+
+    classifier = load_classifier(model, smoothing_s=smoothing_s)
+    console = _console()
+    payload = {"model": classifier.model_version, "sha256": classifier.model_sha256, "videos": {}}
+    for video_id, table in read_videos(features):
+        scenes = classifier.classify(table)
+        payload["videos"][video_id] = [asdict(s) for s in scenes]
+        view = Table(title=video_id)
+        for col in ("scene", "start", "end", "top", "p", "V", "A", "conf", "evidence"):
+            view.add_column(col)
+        for s in scenes:
+            top = max(EKMAN, key=lambda e: s.probs[e])
+            view.add_row(str(s.scene_index), f"{s.start_s:.1f}", f"{s.end_s:.1f}", top, f"{s.probs[top]:.2f}",
+                         f"{s.valence:+.2f}", f"{s.arousal:+.2f}", f"{s.confidence:.2f}", ",".join(s.modalities))
+        console.print(view)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(payload, indent=2))
+
+
+def _dims(features: str, names: tuple[str, ...]) -> tuple[int, ...]:
+    """Each modality's dimension from the first feature file that has its column."""
+    import pyarrow.parquet as pq
+
+    from emsync_core.emotion.features_io import backbone_dims, feature_files
+    from emsync_core.store import uri as store_uri
+
+    found: dict[str, int] = {}
+    for path in feature_files(features):
+        with store_uri.open_read(path) as fh:
+            found.update({k: v for k, v in backbone_dims(pq.read_schema(fh).empty_table()).items() if k not in found})
+        if all(n in found for n in names):
+            return tuple(found[n] for n in names)
+    missing = [n for n in names if n not in found]
+    raise typer.BadParameter(f"no feat_ column for {missing} in {features}")
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _print_metrics(results: dict, version: str, split: str) -> None:
+    from rich.table import Table
+
+    from emsync_core.emotion.ekman import EKMAN
+
+    table = Table(title=f"{version} on split {split}")
+    for col in ("pathways", "n", "top-1", "macro-F1", "KL", "V r", "V RMSE", "A r", "A RMSE"):
+        table.add_column(col)
+    for name, m in results.items():
+        table.add_row(name, f"{m.n_class}/{m.n_va}", f"{m.accuracy:.3f}", f"{m.macro_f1:.3f}", f"{m.kl_divergence:.3f}",
+                      f"{m.valence_r:.3f}", f"{m.valence_rmse:.3f}", f"{m.arousal_r:.3f}", f"{m.arousal_rmse:.3f}")
+    console = _console()
+    console.print(table)
+    confusion = Table(title="confusion (rows true, columns predicted), all modalities")
+    confusion.add_column("")
+    for e in EKMAN:
+        confusion.add_column(e[:4])
+    for e, row in zip(EKMAN, results["all modalities"].confusion):
+        confusion.add_row(e, *[str(x) for x in row])
+    console.print(confusion)

@@ -1,0 +1,99 @@
+"""`emsync music ...`: train the generator, generate a soundtrack MIDI, evaluate a checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Music generator: train, generate, eval.", no_args_is_help=True)
+
+
+def parse_scene(text: str) -> tuple[float, float, float]:
+    """'V,A' (from 0 s) or 'START:V,A' -> (start_s, valence, arousal)."""
+    start, _, va = text.rpartition(":")
+    v, a = (float(x) for x in va.split(","))
+    return float(start or 0.0), v, a
+
+
+@app.command("train")
+def train_cmd(
+    preset: str = typer.Option("small", help="Model size preset: small, reference, tiny."),
+    minutes: float = typer.Option(55.0, help="Wall-clock training budget."),
+    out: Path = typer.Option(None, help="Checkpoint path (default: the shipped small checkpoint)."),
+    cache: Path = typer.Option(None, help="Tokenised dataset .npz (built when missing)."),
+    rebuild_cache: bool = typer.Option(False, help="Re-tokenise the MIDI sources."),
+    music21_limit: int = typer.Option(150, help="How many music21 corpus works to include."),
+    nesmdb_stride: int = typer.Option(4, help="Keep every n-th NES-MDB tune."),
+    batch: int = typer.Option(8),
+    lr: float = typer.Option(1e-3),
+    threads: int = typer.Option(1, help="torch threads (1 on the shared 2-core machine)."),
+    save_every_min: float = typer.Option(5.0),
+    log: Path = typer.Option(None, help="JSON-lines training log."),
+) -> None:
+    """Tokenise the sources (cached) and train until the time budget is spent."""
+    from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT
+    from emsync_core.music.dataprep import build_cache
+    from emsync_core.music.paths import DEFAULT_CACHE
+    from emsync_core.music.sources import all_specs
+    from emsync_core.music.train import TrainSettings, train
+
+    cache = cache or DEFAULT_CACHE
+    if rebuild_cache or not cache.exists():
+        build_cache(all_specs(music21_limit=music21_limit, nesmdb_stride=nesmdb_stride), cache)
+    settings = TrainSettings(preset=preset, minutes=minutes, batch=batch, lr=lr, threads=threads, save_every_min=save_every_min)
+    record = train(cache, out or SHIPPED_CHECKPOINT, settings, log)
+    typer.echo(
+        f"trained {record['steps']} steps ({record['tokens_seen']} tokens) in {record['train_seconds']} s; "
+        f"val loss {record['val_loss']}, val accuracy {record['val_accuracy']}"
+    )
+
+
+@app.command("generate")
+def generate_cmd(
+    duration: float = typer.Option(..., help="Seconds of music."),
+    va: list[str] = typer.Option(["0.5,0.5"], help="Scene emotion 'V,A' or 'START:V,A' (repeat per scene)."),
+    cuts: str = typer.Option("", help="Comma-separated cut times in seconds."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("out.mid")),
+    checkpoint: str = typer.Option(None, help="Checkpoint (default: shipped small)."),
+    temperature: float = typer.Option(1.35),
+    top_p: float = typer.Option(0.6),
+) -> None:
+    """Write one soundtrack MIDI following the scenes' V/A and changing harmony on the cuts."""
+    from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition, load_generator
+
+    scenes = tuple(sorted((SceneCondition(*parse_scene(s)) for s in va), key=lambda s: s.start_s))
+    cut_list = tuple(float(c) for c in cuts.split(",") if c.strip())
+    req = GenerationRequest(out.stem, duration, scenes, cut_list, seed, SamplingSettings(temperature=temperature, top_p=top_p))
+    res = load_generator(checkpoint).generate([req])[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(res.midi_bytes)
+    typer.echo(json.dumps({
+        "out": str(out), "tokens": res.n_tokens, "seconds": res.seconds, "chord_onsets_s": res.chord_onsets_s,
+        "model_version": res.model_version, "model_sha256": res.model_sha256,
+    }))
+
+
+@app.command("eval")
+def eval_cmd(
+    checkpoint: str = typer.Option(None, help="Checkpoint (default: shipped small)."),
+    cache: Path = typer.Option(None, help="Tokenised dataset (for held-out pieces)."),
+    out: Path = typer.Option(Path(".bench/music_eval.json")),
+    cut_requests: int = typer.Option(16),
+    arousal_seeds: int = typer.Option(4),
+    valence_pairs: int = typer.Option(12),
+    scene_pairs: int = typer.Option(6),
+    real_pieces: int = typer.Option(40),
+) -> None:
+    """Cut alignment, arousal/valence control, per-scene following, musicality, held-out accuracy."""
+    from emsync_core.music import load_generator
+    from emsync_core.music.evaluate import EvalSettings, run_eval
+    from emsync_core.music.paths import DEFAULT_CACHE
+
+    settings = EvalSettings(
+        cut_requests=cut_requests, arousal_seeds=arousal_seeds, valence_pairs=valence_pairs,
+        scene_pairs=scene_pairs, real_pieces=real_pieces,
+    )
+    run_eval(load_generator(checkpoint), cache or DEFAULT_CACHE, settings, out)

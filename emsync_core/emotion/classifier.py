@@ -1,0 +1,168 @@
+"""Per-scene emotion of one video's feature table: what the Ray stage calls (`load_classifier().classify`).
+
+Scenes are the runs of windows sharing a `scene_index` (the thinned cuts). For each scene the learned
+fusion head gives Ekman-6 probabilities and a direct V/A; V/A is the checkpoint's validated mix of
+the direct regression and the Russell-Mehrabian mapping of the probabilities. Two untrained pathways
+then nudge V/A where their backbones were extracted (fixed, documented priors; no labelled speech or
+soundtrack data exists here to learn them): the speech transcript's VADER compound moves valence,
+and vibenet's valence/energy of music in the soundtrack pull V/A toward it. Finally each scene is
+averaged with its neighbours by a Gaussian in time weighted by duration and confidence, so a short
+scene borrows from its neighbours and the music does not jerk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import torch
+
+from emsync_core.emotion.checkpoint import EmotionCheckpoint, load_checkpoint
+from emsync_core.emotion.dataset import collate, example_from_table
+from emsync_core.emotion.ekman import EKMAN, ekman_to_va
+from emsync_core.emotion.features_io import FeatureTableError, modality, sort_windows
+
+DEFAULT_MODEL = "emotion6_fusion_v1.safetensors"
+SPEECH_VALENCE_GAIN = 0.3  # V shift per unit VADER compound, times the share of the scene with speech
+MUSIC_PULL = 0.25  # how far V/A move toward vibenet's music V/A, times the share of the scene with music
+SPEECH_COMPOUND = 384 + 3  # index of VADER compound in the speech backbone's vector
+SPEECH_SHARE = 384 + 4
+MUSIC_VALENCE, MUSIC_ENERGY = 6, 2  # indices in the music_affect vector (vibenet label order)
+
+
+@dataclass(frozen=True)
+class SceneEmotion:
+    """How one scene feels: Ekman probabilities, valence/arousal in [-1, 1] and a 0-1 confidence."""
+
+    scene_index: int
+    start_s: float
+    end_s: float
+    probs: dict[str, float]
+    valence: float
+    arousal: float
+    confidence: float
+    modalities: tuple[str, ...] = ()  # backbones that had evidence in this scene
+
+
+@dataclass(frozen=True)
+class _Raw:
+    scene_index: int
+    start_s: float
+    end_s: float
+    probs: np.ndarray
+    va: np.ndarray
+    confidence: float
+    modalities: tuple[str, ...]
+
+
+def _share(table: pa.Table, backbone: str, column: int) -> tuple[float, float]:
+    """(share of windows where the backbone has evidence, mean of one of its dims there)."""
+    m = modality(table, backbone)
+    if not m.present.any() or m.values.shape[1] <= column:
+        return 0.0, 0.0
+    return float(m.present.mean()), float(m.values[m.present, column].mean())
+
+
+class EmotionClassifier:
+    """A loaded fusion head plus the per-scene logic around it."""
+
+    def __init__(self, checkpoint: EmotionCheckpoint, smoothing_s: float = 3.0, use_speech: bool = True, use_music: bool = True) -> None:
+        self.checkpoint = checkpoint
+        self.model_version = checkpoint.version
+        self.model_sha256 = checkpoint.sha256
+        self.smoothing_s = smoothing_s
+        self.use_speech = use_speech
+        self.use_music = use_music
+        self.modalities = checkpoint.head.config.modalities
+        self.dims = checkpoint.head.config.dims
+
+    def classify(self, features: pa.Table) -> list[SceneEmotion]:
+        """Per-scene emotion of one video's windows (any subset of backbones; missing ones masked)."""
+        return [self._public(r) for r in self._smooth(self.scenes(features))]
+
+    def scenes(self, features: pa.Table) -> list[_Raw]:
+        """Per-scene results before smoothing."""
+        table = sort_windows(features)
+        if table.num_rows == 0:
+            raise FeatureTableError("feature table has no windows")
+        if len(set(table.column("video_id").to_pylist())) != 1:
+            raise FeatureTableError("classify() takes one video's windows; group by video_id first")
+        scene_ids = np.asarray(table.column("scene_index").to_numpy(zero_copy_only=False))
+        order = list(dict.fromkeys(scene_ids.tolist()))
+        parts = [table.filter(pa.array(scene_ids == s)) for s in order]
+        examples = [example_from_table(str(s), part, self.modalities, self.dims) for s, part in zip(order, parts)]
+        with torch.inference_mode():
+            values, masks = collate(examples)
+            logits, direct = self.checkpoint.head(values, masks)
+        probs = torch.softmax(logits, dim=1).numpy().astype(np.float64)
+        direct = direct.numpy().astype(np.float64)
+        mix = self.checkpoint.va_mix
+        out = []
+        for k, (scene, part, example) in enumerate(zip(order, parts, examples)):
+            va = mix * direct[k] + (1 - mix) * ekman_to_va(probs[k])
+            present = [name for name, m in zip(self.modalities, example.masks) if m.any()]
+            coverage = float(np.mean(np.any(np.stack(example.masks), axis=0))) if example.masks else 0.0
+            va = self._adjust(part, va, present)
+            certainty = 1.0 - float(-(probs[k] * np.log(np.clip(probs[k], 1e-12, 1))).sum() / np.log(len(EKMAN)))
+            start = float(np.min(part.column("start_s").to_numpy()))
+            end = float(np.max(part.column("end_s").to_numpy()))
+            out.append(_Raw(int(scene), start, end, probs[k], va, certainty * coverage, tuple(present)))
+        return out
+
+    def _adjust(self, part: pa.Table, va: np.ndarray, present: list[str]) -> np.ndarray:
+        va = va.copy()
+        if self.use_speech:
+            share, compound = _share(part, "speech", SPEECH_COMPOUND)
+            if share > 0:
+                va[0] += SPEECH_VALENCE_GAIN * compound * share
+                present.append("speech")
+        if self.use_music:
+            share, valence = _share(part, "music_affect", MUSIC_VALENCE)
+            if share > 0:
+                _, energy = _share(part, "music_affect", MUSIC_ENERGY)
+                pull = MUSIC_PULL * share
+                va = (1 - pull) * va + pull * np.array([2 * valence - 1, 2 * energy - 1])
+                present.append("music_affect")
+        return np.clip(va, -1.0, 1.0)
+
+    def _smooth(self, raw: list[_Raw]) -> list[_Raw]:
+        if self.smoothing_s <= 0 or len(raw) < 2:
+            return raw
+        centres = np.array([(r.start_s + r.end_s) / 2 for r in raw])
+        durations = np.array([max(r.end_s - r.start_s, 1e-3) for r in raw])
+        confidence = np.array([r.confidence for r in raw])
+        kernel = np.exp(-((centres[:, None] - centres[None, :]) ** 2) / (2 * self.smoothing_s**2))
+        weights = kernel * (durations * (confidence + 0.05))[None, :]
+        weights /= weights.sum(axis=1, keepdims=True)
+        probs = weights @ np.stack([r.probs for r in raw])
+        va = weights @ np.stack([r.va for r in raw])
+        conf = weights @ confidence
+        return [
+            _Raw(r.scene_index, r.start_s, r.end_s, probs[k], va[k], float(conf[k]), r.modalities) for k, r in enumerate(raw)
+        ]
+
+    @staticmethod
+    def _public(r: _Raw) -> SceneEmotion:
+        return SceneEmotion(
+            scene_index=r.scene_index,
+            start_s=r.start_s,
+            end_s=r.end_s,
+            probs={name: float(p) for name, p in zip(EKMAN, r.probs)},
+            valence=float(np.clip(r.va[0], -1, 1)),
+            arousal=float(np.clip(r.va[1], -1, 1)),
+            confidence=float(np.clip(r.confidence, 0, 1)),
+            modalities=r.modalities,
+        )
+
+
+def default_model_path() -> Path:
+    with resources.as_file(resources.files("emsync_core.emotion") / "models" / DEFAULT_MODEL) as path:
+        return Path(path)
+
+
+def load_classifier(path: str | Path | None = None, **options) -> EmotionClassifier:
+    """The shipped default model (or a checkpoint from `emsync emotion train`)."""
+    return EmotionClassifier(load_checkpoint(path or default_model_path()), **options)

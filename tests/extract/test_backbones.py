@@ -1,0 +1,101 @@
+"""The built-in backbones on real images and video: loaded from registry-package weights, honest values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pyarrow.parquet as pq
+import duckdb
+import pytest
+import torch
+
+from emsync_core.features import registry
+from emsync_core.features.base import Backbone, VideoInfo, Window, WindowwiseBackbone
+from emsync_core.features.mobilenet import MobileNetV2Backbone, preprocess
+from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
+from emsync_core.media.scan import ScanSettings
+from emsync_core.store.catalog import resolve_ref
+from emsync_core.store.feature_parquet import read_metadata
+from tests.conftest import SHARED
+
+DAISY = SHARED / "data" / "images" / "emotion6" / "images" / "joy" / "1.jpg"
+IMAGENET_DAISY = 985
+
+
+@pytest.fixture(scope="module")
+def mobilenet() -> MobileNetV2Backbone:
+    backbone = MobileNetV2Backbone()
+    backbone.load()
+    return backbone
+
+
+def test_mobilenet_weights_are_the_real_imagenet_model(mobilenet: MobileNetV2Backbone, shared_video: Path) -> None:
+    image = cv2.cvtColor(cv2.imread(str(DAISY)), cv2.COLOR_BGR2RGB)
+    with torch.inference_mode():
+        probs = torch.softmax(mobilenet._model(preprocess([image])), dim=1)[0]
+    assert int(probs.argmax()) == IMAGENET_DAISY and float(probs.max()) > 0.9
+
+
+def test_mobilenet_embeddings_separate_scenes(mobilenet: MobileNetV2Backbone, shared_video: Path) -> None:
+    """Frames of one shot are closer to each other than to a frame across a cut (bikes.mp4, cut at 5.48 s)."""
+    import av
+
+    frames = {}
+    with av.open(str(shared_video / "bikes.mp4")) as container:
+        for frame in container.decode(video=0):
+            for t in (3.6, 4.4, 6.2):
+                if t not in frames and frame.time >= t:
+                    frames[t] = frame.to_ndarray(format="rgb24")
+    e = mobilenet.embed_images([frames[3.6], frames[4.4], frames[6.2]])
+    e = e / np.linalg.norm(e, axis=1, keepdims=True)
+    assert e.shape == (3, 1280)
+    assert float(e[0] @ e[1]) > float(e[0] @ e[2]) + 0.1
+
+
+def test_registry_resolves_names_and_user_classes() -> None:
+    assert set(registry.DEFAULT_BACKBONES) <= set(registry.available())
+    assert registry.resolve("tests.extract.test_backbones:MeanColour") is MeanColour
+    with pytest.raises(KeyError, match="unknown backbone"):
+        registry.resolve("clip_vit_b32")
+
+
+class MeanColour(WindowwiseBackbone):
+    """A user-defined backbone, as a customer would plug in CLIP from a local path."""
+
+    name = "mean_colour"
+    version = "test"
+    dim = 3
+    inputs = frozenset({"frames"})
+
+    def embed(self, window: Window, video: VideoInfo) -> np.ndarray | None:
+        return np.mean([f.reshape(-1, 3).mean(axis=0) for f in window.frames], axis=0) if window.frames else None
+
+
+def test_features_of_a_known_video(tmp_path: Path) -> None:
+    """Red then blue scenes with a 440 Hz tone: the visual and audio descriptors say so."""
+    from tests.media_factory import video_with_cuts
+
+    video = video_with_cuts(tmp_path / "rb.mp4", [25, 50], fps="25", size=(320, 240))  # testsrc then red
+    settings = ExtractSettings(
+        backbones=("visual_affect", "audio_affect", "tests.extract.test_backbones:MeanColour"), scan=ScanSettings(window_s=1.0)
+    )
+    extractor = VideoFeatureExtractor(settings)
+    outcome = extractor.run(resolve_ref(str(video)), OutputLayout(str(tmp_path / "out")))
+    assert outcome.status == "ok", outcome.record
+    table = pq.read_table(outcome.record["features_uri"])
+    meta = read_metadata(table)
+    assert [b["name"] for b in meta["backbones"]] == ["visual_affect", "audio_affect", "mean_colour"]
+    assert table.schema.field("feat_mean_colour").type.list_size == 3
+    colour = np.array(table.column("feat_mean_colour").to_pylist())
+    assert colour[2][0] > 150 and colour[2][1] < 60 and colour[2][2] < 60  # red scene (0xC02020)
+    visual = np.array(table.column("feat_visual_affect").to_pylist())
+    assert list(visual[:, 5]) == [0.0, 1.0, 0.0]  # cuts per second: the one cut (1.0 s) is in window [1, 2)
+    assert visual[2][1] > 0.7 and visual[2][3] < 0.02  # the red scene: saturated and flat
+    assert visual[2][4] < 0.01 < visual[0][4]  # a still colour has no motion; testsrc's counter moves
+    audio = np.array(table.column("feat_audio_affect").to_pylist())
+    assert np.all((audio[:, 2] > 300) & (audio[:, 2] < 700))  # spectral centroid of a 440 Hz tone
+    assert np.all(audio[:, 0] > -40)
+    rows = duckdb.sql(f"select count(*), max(end_s) from read_parquet('{outcome.record['features_uri']}')").fetchall()[0]
+    assert rows == (3, pytest.approx(3.0))

@@ -1,0 +1,93 @@
+"""Generation contract: determinism, batching, KV cache == full window, duration, cuts, per-scene V/A."""
+
+from __future__ import annotations
+
+import io
+
+import mido
+import pretty_midi
+import pytest
+import torch
+
+from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition, load_generator
+from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT
+from emsync_core.music.generator import _Sequence
+from emsync_core.music.model import Conditions
+from emsync_core.music.vocab import VOCAB
+
+
+def _req(i: int, duration: float = 4.0, cuts=(1.5, 3.0), max_tokens: int = 300) -> GenerationRequest:
+    scenes = (SceneCondition(0.0, 0.6, -0.4), SceneCondition(2.0, -0.6, 0.7))
+    return GenerationRequest(f"r{i}", duration, scenes, cuts, seed=i, sampling=SamplingSettings(max_tokens=max_tokens))
+
+
+def test_same_request_same_bytes_alone_or_in_a_batch(tiny_generator):
+    batch = tiny_generator.generate([_req(1), _req(2), _req(3)])
+    alone = tiny_generator.generate([_req(2)])
+    again = tiny_generator.generate([_req(2)])
+    assert alone[0].midi_bytes == again[0].midi_bytes == batch[1].midi_bytes
+    assert batch[0].midi_bytes != batch[1].midi_bytes  # seeds matter
+    assert [r.request_id for r in batch] == ["r1", "r2", "r3"]
+
+
+def test_kv_cache_matches_full_window_loop(tiny_generator):
+    # below the context length both loops see the same tokens, so they must sample the same ones
+    req = _req(5, duration=60.0, max_tokens=100)
+    cached = tiny_generator.generate([req])[0]
+    full = tiny_generator.generate([req], kv_cache=False)[0]
+    assert cached.n_tokens == full.n_tokens == 100
+    assert cached.midi_bytes == full.midi_bytes
+
+
+def test_model_cache_logits_equal_full_forward(tiny_generator):
+    model = tiny_generator.model
+    torch.manual_seed(1)
+    t = 20
+    toks = torch.randint(6, VOCAB.size, (2, t))
+    cond = Conditions(torch.tensor([0.5, float("nan")]), torch.tensor([-0.2, 0.9]), torch.rand(2, t), torch.rand(2, t), torch.rand(2, t) * 8)
+    full, _ = model(toks, cond)
+    logits, cache = model(toks[:, :10], Conditions(cond.valence, cond.arousal, cond.token_valence[:, :10], cond.token_arousal[:, :10], cond.boundary[:, :10]))
+    steps = [logits[:, -1]]
+    for i in range(10, t):
+        sl = slice(i, i + 1)
+        out, cache = model(toks[:, sl], Conditions(cond.valence, cond.arousal, cond.token_valence[:, sl], cond.token_arousal[:, sl], cond.boundary[:, sl]), cache)
+        steps.append(out[:, -1])
+    assert torch.allclose(torch.stack(steps[1:], 1), full[:, 10:], atol=1e-4)
+    assert torch.allclose(steps[0], full[:, 9], atol=1e-4)
+
+
+def test_output_stops_at_duration_and_marks_cuts(tiny_generator):
+    req = _req(7, duration=3.0, cuts=(1.0, 2.0), max_tokens=5000)
+    res = tiny_generator.generate([req])[0]
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(res.midi_bytes))
+    assert all(n.end <= 3.0 + 1e-3 for i in pm.instruments for n in i.notes)
+    mid = mido.MidiFile(file=io.BytesIO(res.midi_bytes))
+    assert mid.type == 1
+    assert [m.text for m in mid.tracks[0] if m.type == "marker"] == ["cut 1", "cut 2"]
+    assert res.n_tokens < 5000 and res.model_version == "tiny-random"
+
+
+def test_sequence_state_follows_scenes_and_consumes_cuts():
+    req = GenerationRequest("s", 10.0, (SceneCondition(0.0, 0.5, -0.5), SceneCondition(4.0, -0.5, 0.9)), (2.0, 6.0), seed=0)
+    s = _Sequence(req, torch.Generator(), use_boundary=True, pending=[2.0, 6.0])
+    s.push(VOCAB.start)
+    assert s.boundary[-1] == pytest.approx(2.0) and s.token_arousal[-1] == -0.5
+    s.push(VOCAB.shift(125))  # 1.0 s
+    s.push(VOCAB.shift(125))  # 2.0 s
+    s.push(VOCAB.chord)
+    assert s.pending == [6.0] and s.boundary[-1] == pytest.approx(4.0)
+    for _ in range(3):
+        s.push(VOCAB.shift(125))  # 5.0 s: the second scene
+    assert (s.token_valence[-1], s.token_arousal[-1]) == (-0.5, 0.9)
+    for _ in range(3):
+        s.push(VOCAB.shift(125))  # 8.0 s: cut at 6.0 passed by more than 1 s without a CHORD
+    assert s.pending == [] and s.boundary[-1] == 8.0
+
+
+@pytest.mark.skipif(not SHIPPED_CHECKPOINT.exists(), reason="shipped checkpoint not trained yet")
+def test_shipped_checkpoint_generates():
+    gen = load_generator()
+    res = gen.generate([GenerationRequest("x", 5.0, (SceneCondition(0.0, 0.5, 0.5),), (2.5,), seed=3)])[0]
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(res.midi_bytes))
+    assert sum(len(i.notes) for i in pm.instruments) > 0
+    assert len(res.model_sha256) == 64 and res.model_version.startswith("emsync-music-small")
