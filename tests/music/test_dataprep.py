@@ -26,7 +26,8 @@ def test_pop909_chord_marks_follow_annotations(midi_root):
     assert np.all(np.abs(np.sort(chord_times) - np.array(changes)) <= 0.16)
     # boundary target: time to the next CHORD token, inf after the last one
     i = int(np.flatnonzero(piece.tokens == VOCAB.chord)[0])
-    assert piece.t_next_chord[i - 1] == pytest.approx(0.0, abs=1e-6) or piece.times[i - 1] < piece.times[i]
+    assert piece.t_next_chord[i - 1] == pytest.approx(piece.times[i] - piece.times[i - 1], abs=1e-6)
+    assert piece.t_next_chord[i] == pytest.approx(chord_times[1] - chord_times[0], abs=1e-5)
     assert math.isinf(piece.t_next_chord[-1])
 
 
