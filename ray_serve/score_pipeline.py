@@ -212,11 +212,13 @@ def _dataset(options: ScoreOptions, jobs: dict[str, VideoJob]):
     _quiet_ray_data()
     ds = ray.data.read_parquet([j.features_uri for j in jobs.values()], columns=None)
     planned = ds.groupby("video_id").map_groups(
-        ClassifyAndPlan, batch_format="pyarrow", concurrency=options.classify_actors, num_cpus=options.actor_cpus,
+        ClassifyAndPlan, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=options.classify_actors),
+        num_cpus=options.actor_cpus,
         fn_constructor_kwargs={"models": options.models, "jobs": jobs, "seed": options.seed, "sampling": options.sampling,
                                "max_chunk_s": options.max_chunk_s})
     return planned.map_batches(
-        Generate, batch_size=options.generate_batch, batch_format="pyarrow", concurrency=options.generate_actors,
+        Generate, batch_size=options.generate_batch, batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=options.generate_actors),
         num_cpus=options.actor_cpus, num_gpus=options.generator_gpus or None,
         fn_constructor_kwargs={"models": options.models, "threads": max(1, int(options.actor_cpus))})
 

@@ -49,7 +49,7 @@ def decode_floor_s(videos: list[str]) -> float:
 
 
 def concatenated(video: str, repeats: int, folder: Path) -> str:
-    listing = folder / "concat.txt"
+    listing = folder.parent / "concat.txt"
     listing.write_text("".join(f"file '{video}'\n" for _ in range(repeats)))
     target = folder / f"long_x{repeats}{Path(video).suffix}"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(target)], check=True)
@@ -71,8 +71,10 @@ def run_extract_bench(videos: list[str], out: str, workers: int, long_repeats: i
     catalog.mkdir()
     for video in videos:
         shutil.copy(video, catalog / Path(video).name)
+    long_video = concatenated(videos[0], long_repeats, catalog)
+    job_videos = [str(p) for p in sorted(catalog.iterdir())]
 
-    floor = decode_floor_s(videos)
+    floor = decode_floor_s(job_videos)
     summary = run_extract(ExtractOptions(catalog=str(catalog), out=str(work / "job"), workers=workers, show_progress=False))
     job_s = summary.wall_s
     frames = summary.frames
@@ -80,13 +82,11 @@ def run_extract_bench(videos: list[str], out: str, workers: int, long_repeats: i
     n_backbones = len(summary.ok[0]["backbones"]) if summary.ok else 0
     extract_s = sum(r["seconds"] for r in summary.ok)
 
-    short_video = videos[0]
-    long_video = concatenated(short_video, long_repeats, work)
-    short_mem = peak_memory(short_video, str(work / "mem_short"))
+    short_mem = peak_memory(videos[0], str(work / "mem_short"))
     long_mem = peak_memory(long_video, str(work / "mem_long"))
 
     report = {
-        "videos": len(videos),
+        "videos": len(job_videos),
         "video_seconds": round(summary.video_seconds, 2),
         "decode_floor_s": round(floor, 2),
         "job_wall_s": round(job_s, 2),

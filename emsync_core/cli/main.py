@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from emsync_core import __version__
@@ -26,8 +28,16 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the frameworks' (Beam, Ray) own logs."),
 ) -> None:
     """EMSYNC Archive command line."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        # Beam's DirectRunner relays every worker's start-up chatter as warnings, and its import warns
+        # about the BigQuery client we do not use; our progress bar and summary say what matters.
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda record: not record.getMessage().startswith("apitools not found"))
 
 
 app.command("extract", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(extract.extract)

@@ -28,6 +28,8 @@ def score(
     backbones: str = typer.Option("mobilenet_v2,visual_affect,audio_affect", help="Extraction backbones."),
     classifier: str = typer.Option(None, help="Classifier checkpoint (default: the shipped one)."),
     generator: str = typer.Option(None, help="Generator checkpoint (default: the shipped one)."),
+    classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function loading your own classifier."),
+    generator_loader: str = typer.Option("emsync_core.music:load_generator", help="module:function loading your own generator."),
     workers: int = typer.Option(0, help="Beam workers for the extraction (0 = cores)."),
 ) -> None:
     """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing."""
@@ -39,7 +41,8 @@ def score(
     console = Console(stderr=True)
     if mux not in MUX_MODES:
         raise typer.BadParameter(f"--mux must be one of {MUX_MODES}")
-    models = ModelSpec(classifier_checkpoint=classifier, generator_checkpoint=generator)
+    models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator=generator_loader,
+                       generator_checkpoint=generator)
     if video is not None or scene is not None:
         if video is None or scene is None:
             raise typer.BadParameter("regenerating needs both --video and --scene (and --seed)")

@@ -2,7 +2,7 @@
 
 vibenet predicts Spotify-style audio features from a mel spectrogram of several seconds, so a session
 gathers `context_s` of audio (bounded), predicts once, and gives every window of that chunk the same
-vector. Where there is no music (near silence, or vibenet's speechiness says spoken word) the windows
+vector. Where there is no music (near silence, or vibenet says spoken word without a music bed) the windows
 are a recorded absence (None): a talk's "valence" is not a soundtrack's.
 """
 
@@ -18,7 +18,10 @@ from emsync_core.features.speech import _to_16k
 
 VIBENET_LABELS = ("acousticness", "danceability", "energy", "instrumentalness", "liveness", "speechiness", "valence")
 SILENCE_DBFS = -50.0
-SPEECH_ONLY = 0.5  # vibenet speechiness above this: spoken word rather than music
+# Spotify's reading of its features: speechiness < 0.33 is music (sung or not); above it, only a
+# clearly instrumental bed (instrumentalness >= 0.5) under the talk still counts as music.
+MUSIC_SPEECHINESS = 0.33
+MUSIC_INSTRUMENTALNESS = 0.5
 MIN_CHUNK_S = 2.0
 
 
@@ -29,7 +32,8 @@ def music_vector(model, audio_16k: np.ndarray) -> Vector:
         return None
     result = model.predict(audio_16k, sr=16000)[0].to_dict()
     vector = np.array([result[k] for k in VIBENET_LABELS], dtype=np.float32)
-    return None if vector[VIBENET_LABELS.index("speechiness")] > SPEECH_ONLY else vector
+    is_music = result["speechiness"] < MUSIC_SPEECHINESS or result["instrumentalness"] >= MUSIC_INSTRUMENTALNESS
+    return vector if is_music else None
 
 
 @dataclass

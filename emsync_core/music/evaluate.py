@@ -140,13 +140,8 @@ def scene_following(gen: Generator, s: EvalSettings) -> dict:
 
 
 def render(midi_bytes: bytes) -> np.ndarray:
-    import fluidsynth
-
-    synth = fluidsynth.Synth(samplerate=float(RENDER_SR))
-    synth.sfload(SOUNDFONT)
-    audio = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes)).fluidsynth(fs=RENDER_SR, synthesizer=synth)
-    synth.delete()
-    return audio.astype(np.float32)
+    """FluidSynth with the General MIDI FluidR3 soundfont, 16 kHz mono (vibenet's rate)."""
+    return pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes)).fluidsynth(fs=RENDER_SR, synthesizer=SOUNDFONT).astype(np.float32)
 
 
 def valence_control(gen: Generator, s: EvalSettings) -> dict:

@@ -82,6 +82,7 @@
       }
     }
     status("");
+    showPlayed();
     updateControls();
   }
 
@@ -113,10 +114,25 @@
     player.play().catch(() => { $("play-status").textContent = "Press play on the video."; });
   }
 
-  player.addEventListener("ended", () => {
+  function showPlayed() {
+    app.dataset.playedA = String(played.A);
+    app.dataset.playedB = String(played.B);
+  }
+
+  // "Played to the end" is also taken from the last progress events: switching soundtrack right at the
+  // end would otherwise drop the pending "ended" event with the old source.
+  function markPlayed() {
     const slot = player.dataset.slot;
-    if (slot) { played[slot] = true; savePlayed(); updateControls(); }
-  });
+    if (!slot || played[slot]) return;
+    if (player.ended || (player.duration > 0 && player.currentTime >= player.duration - 0.3)) {
+      played[slot] = true;
+      savePlayed();
+      showPlayed();
+      updateControls();
+    }
+  }
+  player.addEventListener("ended", markPlayed);
+  player.addEventListener("timeupdate", markPlayed);
   for (const s of ["A", "B"]) $(`play-${s}`).addEventListener("click", () => play(s));
   document.addEventListener("keydown", (ev) => {
     if (ev.altKey || ev.ctrlKey || ev.metaKey) return;

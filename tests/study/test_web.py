@@ -82,8 +82,7 @@ def _listen_both(page, press):
     assert page.evaluate("document.querySelector('fieldset.criterion').disabled")
     for slot, key in (("A", "1"), ("B", "2")):
         press(slot, key)
-        page.wait_for_function(f"() => {{ const v = document.getElementById('player'); return v.dataset.slot === '{slot}' && v.ended; }}",
-                               timeout=20_000)
+        page.wait_for_function(f"() => document.getElementById('app').dataset.played{slot} === 'true'", timeout=20_000)
     page.wait_for_function("() => !document.querySelector('fieldset.criterion').disabled", timeout=5_000)
 
 
