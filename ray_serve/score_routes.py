@@ -49,7 +49,30 @@ _lock = threading.Lock()  # one scoring job at a time per replica: the Ray stage
 
 
 def _out_root(request: Request) -> str:
-    return getattr(request.app.state, "score_out", None) or os.environ.get("EMSYNC_SERVE_OUT") or os.path.abspath("emsync-served")
+    """EMSYNC_SERVE_OUT, else the folder of a SQLite database (its default place is <out>/emsync.db)."""
+    url = request.app.state.sessions.kw["bind"].url
+    if os.environ.get("EMSYNC_SERVE_OUT"):
+        return os.environ["EMSYNC_SERVE_OUT"]
+    if url.get_backend_name() == "sqlite" and url.database:
+        return os.path.dirname(os.path.abspath(url.database))
+    raise HTTPException(503, "set EMSYNC_SERVE_OUT on the cluster: where served soundtracks are written")
+
+
+def served_options(uri: str, out: str, db_url: str, seed: int, mux: str):
+    """The scoring options of the server, from its environment (set on the Ray nodes / pods):
+    EMSYNC_BACKBONES, EMSYNC_{CLASSIFIER,GENERATOR}_{LOADER,CHECKPOINT}; unset means the defaults."""
+    from emsync_core.render.pipeline import RenderSettings
+    from emsync_core.scoring.models import DEFAULT_CLASSIFIER, DEFAULT_GENERATOR, ModelSpec
+    from ray_serve.score_pipeline import ScoreOptions
+
+    env = os.environ.get
+    models = ModelSpec(classifier=env("EMSYNC_CLASSIFIER_LOADER", DEFAULT_CLASSIFIER),
+                       classifier_checkpoint=env("EMSYNC_CLASSIFIER_CHECKPOINT"),
+                       generator=env("EMSYNC_GENERATOR_LOADER", DEFAULT_GENERATOR),
+                       generator_checkpoint=env("EMSYNC_GENERATOR_CHECKPOINT"))
+    extra = {"backbones": tuple(env("EMSYNC_BACKBONES").split(","))} if env("EMSYNC_BACKBONES") else {}
+    return ScoreOptions(catalog=uri, out=out, db=db_url, seed=seed, render=RenderSettings(mux_mode=mux), models=models,
+                        show_progress=False, extract_workers=1, **extra)
 
 
 def _db_url(request: Request) -> str:
@@ -57,14 +80,12 @@ def _db_url(request: Request) -> str:
 
 
 def _run(job: _Job, out: str, db_url: str, seed: int, mux: str) -> None:
-    from emsync_core.render.pipeline import RenderSettings
-    from ray_serve.score_pipeline import ScoreOptions, run_score
+    from ray_serve.score_pipeline import run_score
 
     with _lock:
         job.status = "running"
         try:
-            summary = run_score(ScoreOptions(catalog=job.uri, out=out, db=db_url, seed=seed,
-                                             render=RenderSettings(mux_mode=mux), show_progress=False))
+            summary = run_score(served_options(job.uri, out, db_url, seed, mux))
             job.video_ids = [r.video_id for r in summary.scored] + list(summary.already_done)
             job.failures = [{"uri": f.uri, "stage": f.stage, "error_class": f.error_class, "message": f.message}
                             for f in summary.failed]
@@ -76,9 +97,10 @@ def _run(job: _Job, out: str, db_url: str, seed: int, mux: str) -> None:
 def _start(uri: str, request: Request, seed: int, mux: str) -> dict:
     if mux not in ("duck", "replace"):
         raise HTTPException(422, "mux must be 'duck' or 'replace'")
+    out = _out_root(request)
     job = _Job(uuid.uuid4().hex, uri)
     _jobs[job.job_id] = job
-    threading.Thread(target=_run, args=(job, _out_root(request), _db_url(request), seed, mux), daemon=True).start()
+    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux), daemon=True).start()
     return {"job_id": job.job_id, "status": job.status, "status_url": f"/api/score/{job.job_id}"}
 
 

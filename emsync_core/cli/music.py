@@ -60,9 +60,14 @@ def generate_cmd(
     checkpoint: str = typer.Option(None, help="Checkpoint (default: shipped small)."),
     temperature: float = typer.Option(1.35),
     top_p: float = typer.Option(0.6),
+    threads: int = typer.Option(1, help="torch threads (more threads than free cores slows generation down)."),
 ) -> None:
     """Write one soundtrack MIDI following the scenes' V/A and changing harmony on the cuts."""
+    import torch
+
     from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition, load_generator
+
+    torch.set_num_threads(threads)
 
     scenes = tuple(sorted((SceneCondition(*parse_scene(s)) for s in va), key=lambda s: s.start_s))
     cut_list = tuple(float(c) for c in cuts.split(",") if c.strip())

@@ -53,9 +53,10 @@ def frame_at(video: Path, t: float) -> np.ndarray:
 
 
 def lavfi_frame(source: str, w: int = 320, h: int = 240) -> np.ndarray:
-    """The first frame of a lavfi video source (e.g. "testsrc") at w x h."""
+    """The first frame of a lavfi video source (e.g. "testsrc", "color=c=gray") at w x h."""
+    sized = f"{source}:size={w}x{h}" if "=" in source else f"{source}=size={w}x{h}"
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"{source}=size={w}x{h}", "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", sized, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
         check=True, capture_output=True,
     ).stdout
     return np.frombuffer(raw, np.uint8).reshape(h, w, 3).copy()

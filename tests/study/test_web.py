@@ -8,6 +8,7 @@ import asyncio
 import os
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -143,19 +144,21 @@ def test_phone_viewport_touch(server, browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
     page = context.new_page()
     page.goto(f"{base}/study/{token}")
-    page.locator("label", has_text="No").tap()
+    page.locator("#intake label", has_text="No").tap()
     page.get_by_role("button", name="Start").tap()
     page.wait_for_selector("#trial:not([hidden])")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
     box = page.locator("#play-A").bounding_box()
     assert box["height"] >= 44 and box["x"] + box["width"] <= 390
     n_items = int(page.locator("#progress").inner_text().split(" of ")[1].split()[0])
-    for _ in range(n_items):
+    for position in range(1, n_items + 1):
+        assert page.locator("#item-number").inner_text().startswith(f"{position} of")
         _listen_both(page, lambda slot, key: page.locator(f"#play-{slot}").tap())
         for criterion in CRITERIA:
             page.locator(f'fieldset[data-key="{criterion}"] label', has_text="No difference").tap()
             _wait_saved(page)
         page.locator("#next").tap()
+        page.wait_for_function(f"() => document.getElementById('progress').textContent.startsWith('{position} of')")
     page.wait_for_selector("#done:not([hidden])")
     rows, items, participant = _answers_of(sessions, (label, "web"))
     assert len(rows) == items * len(CRITERIA) and {r[2] for r in rows} == {0} and participant.music_trained is False
@@ -166,6 +169,8 @@ def test_api_refuses_bad_requests(server):
     base, _sessions, web, _ = server
     token = web.tokens[0][1]
     with httpx.Client(base_url=base, timeout=30) as client:
+        assert client.post(f"/api/study/{token}/intake", json={"music_trained": "maybe"}).status_code == 422
+        assert client.post(f"/api/study/{token}/intake", json={"music_trained": True}).status_code == 200
         assert client.get("/api/study/" + "x" * 32 + "/state").status_code == 404
         assert client.get("/study/not-a-token").status_code == 404
         assert client.put(f"/api/study/{token}/items/1/answers/overall", json={"choice": "C"}).status_code == 422
@@ -202,7 +207,8 @@ def test_twenty_concurrent_raters_lose_and_duplicate_nothing(server):
             return await asyncio.gather(*(rater(client, n, tok) for n, (_label, tok) in enumerate(load.tokens)))
 
     started = time.perf_counter()
-    sent = asyncio.run(run_all())
+    with ThreadPoolExecutor(1) as pool:  # the sync Playwright fixture owns this thread's event loop
+        sent = pool.submit(asyncio.run, run_all()).result()
     seconds = time.perf_counter() - started
     n_requests = sum(2 * len(s) + 2 for s in sent)
     print(f"\n[load] {len(sent)} raters, {n_requests} requests in {seconds:.1f} s ({n_requests / seconds:.0f} req/s)")

@@ -1,0 +1,49 @@
+"""The repository's promises: the README's two commands, CI calling the test command, parseable infra."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import REPO
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_one() -> None:
+    lines = (REPO / "README.md").read_text().splitlines()
+    block = lines[lines.index("```bash") + 1 : lines.index("```")]
+    commands = [line.split("#")[0].strip() for line in block]
+    assert commands == ["bash infra/run_sample.sh", "bash infra/test.sh"]
+    assert all((REPO / c.split()[1]).is_file() for c in commands)
+    ci = (REPO / ".ci" / "run").read_text()
+    assert re.search(r"^bash infra/test\.sh\s*$", ci, re.M)
+
+
+def test_lock_pins_every_requirement_exactly() -> None:
+    pins = [l for l in (REPO / "requirements.lock").read_text().splitlines() if l and not l.startswith("#")]
+    assert pins and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^\s=]+", p) for p in pins), [p for p in pins if "==" not in p]
+    names = {p.split("==")[0].lower().replace("_", "-") for p in pins}
+    for requirement in (REPO / "requirements.in").read_text().splitlines():
+        name = re.split(r"[\[<>=! ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        if name and not name.startswith("#"):
+            assert name in names, f"{name} is in requirements.in but not pinned in requirements.lock"
+
+
+def test_schedule_and_container_configuration_parse() -> None:
+    cron = yaml.safe_load((REPO / "infra" / "schedule" / "nightly-score.yaml").read_text())
+    assert cron["kind"] == "CronJob" and cron["spec"]["concurrencyPolicy"] == "Forbid"
+    container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][0] == "score" and "--address" in container["args"]
+    dockerfile = (REPO / "infra" / "container" / "Dockerfile").read_text()
+    assert "bash infra/setup.sh" in dockerfile and 'ENTRYPOINT ["emsync"]' in dockerfile
+    dataflow = (REPO / "infra" / "schedule" / "dataflow-extract.sh").read_text()
+    assert "--runner=DataflowRunner" in dataflow and "--sdk_container_image" in dataflow
+
+
+def test_sample_ships_with_its_attribution() -> None:
+    assert (REPO / "samples" / "big_buck_bunny_0_30.webm").stat().st_size > 1_000_000
+    attribution = (REPO / "samples" / "ATTRIBUTION.md").read_text()
+    assert "Creative Commons Attribution 3.0" in attribution and "Blender Foundation" in attribution
+    assert "GNU GENERAL PUBLIC LICENSE" in (REPO / "LICENSE").read_text()
+    assert 'license = "GPL-3.0-or-later"' in (REPO / "pyproject.toml").read_text()
