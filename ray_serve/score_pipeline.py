@@ -27,7 +27,7 @@ from emsync_core.features.registry import DEFAULT_BACKBONES
 from emsync_core.music import SamplingSettings
 from emsync_core.render.pipeline import RenderSettings
 from emsync_core.scoring.assemble import Piece
-from emsync_core.scoring.finish import FinishInput, finish
+from emsync_core.scoring.finish import FinishInput, clean_partials, finish
 from emsync_core.scoring.models import ModelIdentity, ModelSpec, identity, load_classifier, load_generator
 from emsync_core.scoring.plan import DEFAULT_MAX_CHUNK_S, Chunk, ScorePlan, chunk_requests, moods_from_verdicts, variant_key
 from emsync_core.scoring.report import ScoreSummary, VideoProgress
@@ -63,6 +63,7 @@ class ScoreOptions:
     actor_cpus: float = 0.5
     generator_gpus: float = 0.0
     render_cpus: float = 0.5
+    read_cpus: float = 0.25
     backbones: tuple[str, ...] = DEFAULT_BACKBONES
     window_s: float = 1.0
     extract_workers: int = 0
@@ -210,7 +211,8 @@ def _quiet_ray_data() -> None:
 def _dataset(options: ScoreOptions, jobs: dict[str, VideoJob]):
     """Feature Parquet -> per-video groups -> classify+plan actors -> generator actors (lazy, streaming)."""
     _quiet_ray_data()
-    ds = ray.data.read_parquet([j.features_uri for j in jobs.values()], columns=None)
+    # reads ask for a fraction of a CPU too: with the actors holding theirs, a whole-CPU read task may never fit
+    ds = ray.data.read_parquet([j.features_uri for j in jobs.values()], ray_remote_args={"num_cpus": options.read_cpus})
     planned = ds.groupby("video_id").map_groups(
         ClassifyAndPlan, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=options.classify_actors),
         num_cpus=options.actor_cpus,
@@ -343,6 +345,7 @@ def run_score(options: ScoreOptions) -> ScoreSummary:
             recorder.set_video_status(facts.video_id, "scored")
             summary.already_done.append(facts.video_id)
         else:
+            clean_partials(options.out, facts.video_id)  # what a killed run may have left half-written
             jobs[facts.video_id] = VideoJob(facts.video_id, facts.uri, float(facts.duration_s), tuple(facts.cuts_s),
                                             facts.features_uri or store.join(options.out, "features", f"{facts.video_id}.parquet"))
     summary.video_seconds = sum(float(f.duration_s or 0.0) for f in markers if f.video_id in jobs)

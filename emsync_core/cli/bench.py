@@ -32,3 +32,33 @@ def bench_music(
     from emsync_core.bench.music_bench import run_music_bench
 
     run_music_bench(checkpoint, out, tokens, music_s, threads)
+
+
+@app.command("emotion")
+def bench_emotion(
+    videos: list[str] = typer.Argument(None, help="Video files (default: Big Buck Bunny, chaplin.mp4, bikes.mp4)."),
+    backbones: str = typer.Option("", help="Comma-separated backbones (default: the six emotion backbones)."),
+    frames_per_window: int = typer.Option(1, help="Frames sampled per 1 s window."),
+    out: str = typer.Option(".bench", help="Where emotion_bench.json goes."),
+) -> None:
+    """CPU cost of each emotion backbone per sampled frame and per minute of video, beside the decode floor."""
+    from emsync_core.bench.emotion_bench import run_emotion_bench
+
+    run_emotion_bench(videos or [], [b for b in backbones.split(",") if b], frames_per_window, out)
+
+
+@app.command("score")
+def bench_score(
+    videos: list[str] = typer.Argument(None, help="Video files (default: the shared clips)."),
+    out: str = typer.Option(".bench/score", help="Where the job writes and the JSON report goes."),
+    num_cpus: int = typer.Option(None, help="CPUs for the local Ray (default: all)."),
+    classifier: str = typer.Option(None, help="Classifier checkpoint (default: the shipped one)."),
+    generator: str = typer.Option(None, help="Generator checkpoint (default: the shipped one)."),
+    classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function of the classifier."),
+) -> None:
+    """Seconds per minute of video for each stage of `emsync score` and the whole job; generation/video ratio."""
+    from emsync_core.bench.score_bench import run_score_bench
+    from emsync_core.scoring.models import ModelSpec
+
+    models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator_checkpoint=generator)
+    run_score_bench(videos or [], out, {"num_cpus": num_cpus, "models": models})

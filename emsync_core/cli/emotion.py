@@ -50,10 +50,11 @@ def train_command(
     out: Path = typer.Option(..., "--out", help="Where to write the .safetensors checkpoint."),
     modalities: str = typer.Option(DEFAULT_MODALITIES, help="Backbones (feature columns) the head reads."),
     version: str = typer.Option("custom-1", help="Model version recorded with every result."),
-    epochs: int = typer.Option(60),
+    epochs: int = typer.Option(80),
     d_model: int = typer.Option(128),
-    lr: float = typer.Option(1e-3),
+    lr: float = typer.Option(1e-4),
     seed: int = typer.Option(0),
+    data_note: str = typer.Option("", help="What the labels are and their terms; stored in the checkpoint."),
 ) -> None:
     """Train the fusion head on your labelled clips; the `val` split picks the epoch and the V/A mix."""
     from rich.table import Table
@@ -81,7 +82,7 @@ def train_command(
             TrainSettings(epochs=epochs, lr=lr, seed=seed),
             on_epoch=lambda r: status.update(f"epoch {r['epoch']}: train {r['train_loss']:.3f} val {r['val_loss']:.3f}"),
         )
-    provenance = {"features": str(features), "labels": str(labels), "modalities": list(names), "labels_sha256": _sha(labels)}
+    provenance = {"features": str(features), "labels": str(labels), "modalities": list(names), "labels_sha256": _sha(labels), "data": data_note}
     sha = save_checkpoint(to_checkpoint(head, report, version, provenance), out)
     table = Table(title=f"trained {out}")
     for key in ("epochs_run", "best_epoch", "best_val_loss", "seconds", "n_train", "n_val", "va_mix"):

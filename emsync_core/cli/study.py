@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def create(
 ) -> None:
     """Pick arms, videos and criteria; build a balanced design; write participants and their links."""
     from emsync_core.db.engine import open_database
+    from emsync_core.media.errors import MediaError
     from emsync_core.study.create import ArmSpec, CriterionSpec, StudyCreateError, StudyRequest, create_study
     from emsync_core.study.design import DesignError
 
@@ -57,7 +59,7 @@ def create(
         sessions = open_database(db)
         with console.status("building media and design...") as status, sessions.begin() as session:
             created = create_study(session, request, progress=lambda msg: status.update(msg))
-    except (StudyCreateError, DesignError) as exc:
+    except (StudyCreateError, DesignError, MediaError) as exc:
         console.print(f"[red]cannot create the study:[/red] {exc}")
         raise typer.Exit(code=2) from None
     path = Path(tokens_out or Path(media_dir) / name / "tokens.csv")
@@ -91,6 +93,10 @@ def serve_cmd(
 
     from ray_serve.app import serve_app
 
+    def _stop(_signum, _frame):  # a service manager's SIGTERM shuts Serve and Ray down like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     ray.init(include_dashboard=False, ignore_reinit_error=True)
     served = serve_app(db, host=host, port=port)
     console.print(f"serving on {served.url} (participants open {served.url}/study/<token>); Ctrl-C stops")

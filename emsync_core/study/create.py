@@ -10,7 +10,6 @@ is half-written because the whole study is one transaction.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from emsync_core.db.study_models import (
 from emsync_core.media.errors import MediaError
 from emsync_core.store import uri as store
 from emsync_core.study import media as study_media
-from emsync_core.study.design import DesignSpec, build_design
+from emsync_core.study.design import DesignSpec, PlannedItem, build_design
 from emsync_core.study.tokens import new_token, token_hash
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".mp4", ".mkv", ".webm")
@@ -151,8 +150,7 @@ def _audio_files(folder: str) -> dict[str, str]:
     return files
 
 
-def create_study(session: Session, req: StudyRequest, progress: Callable[[str], None] = lambda _msg: None) -> CreatedStudy:
-    """Build media, design and rows for one study in the caller's transaction."""
+def _check_request(session: Session, req: StudyRequest) -> None:
     if len(req.arms) < 2 or len({a.label for a in req.arms}) != len(req.arms):
         raise StudyCreateError("a study needs at least two arms with distinct labels")
     if not req.criteria or len({c.key for c in req.criteria}) != len(req.criteria):
@@ -166,10 +164,10 @@ def create_study(session: Session, req: StudyRequest, progress: Callable[[str], 
     if session.scalar(select(Study.id).where(Study.name == req.name)) is not None:
         raise StudyCreateError(f"a study named {req.name!r} exists already")
 
-    skipped: list[tuple[str, str]] = []
-    generated = {a.label: _soundtracks_for(session, a) for a in req.arms if a.source != "audio"}
-    external = {a.label: _audio_files(a.value) for a in req.arms if a.source == "audio"}
-    videos = {v.video_id: v for v in session.scalars(select(Video))}
+
+def _candidate_videos(req: StudyRequest, videos: dict[str, Video], generated: dict[str, dict[str, Soundtrack]],
+                      skipped: list[tuple[str, str]]) -> list[str]:
+    """The asked videos (default: all that every generated arm covers), minus those an arm lacks."""
     if req.video_ids:
         missing = [v for v in req.video_ids if v not in videos]
         if missing:
@@ -179,12 +177,41 @@ def create_study(session: Session, req: StudyRequest, progress: Callable[[str], 
         pools = [set(m) for m in generated.values()] or [set(videos)]
         candidates = sorted(set.intersection(*pools))
     for label, sts in generated.items():
-        for vid in [v for v in candidates if v not in sts]:
-            skipped.append((vid, f"arm {label} has no soundtrack for it"))
+        skipped += [(vid, f"arm {label} has no soundtrack for it") for vid in candidates if vid not in sts]
         candidates = [v for v in candidates if v in sts]
+    return candidates
 
-    loud_cache: dict[str, float] = {}
-    media_root = Path(req.media_dir).resolve() / req.name
+
+MediaFile = tuple[str, str, "int | None"]  # path, sha256, soundtrack id
+
+
+def _video_media(req: StudyRequest, video: Video, generated: dict[str, dict[str, Soundtrack]],
+                 external: dict[str, dict[str, str]], media_root: Path, progress: Callable[[str], None]) -> dict[str, MediaFile]:
+    """One playable MP4 per arm for one video; raises MediaError when an arm cannot cover it."""
+    vid = video.video_id
+    reference = next((generated[label][vid] for label in generated), None)
+    picture = _local_copy(reference.video_uri, media_root / "soundtracks" / f"{vid}.mp4") if reference else video.uri
+    target: float | None = reference.loudness_lufs if reference else DEFAULT_LUFS
+    row: dict[str, MediaFile] = {}
+    for a in req.arms:
+        if a.source != "audio":
+            st = generated[a.label][vid]
+            path = _local_copy(st.video_uri, media_root / a.label / f"{vid}.mp4")
+            row[a.label] = (path, st.video_sha256 or study_media.sha256_file(path), st.id)
+            continue
+        source = external[a.label].get(vid) or external[a.label].get(Path(video.uri).stem)
+        if source is None:
+            raise MediaError("import", f"arm {a.label} has no audio file named {vid}.* or {Path(video.uri).stem}.*")
+        if target is None:  # our soundtrack's loudness was not recorded: measure it
+            target = study_media.loudness_of(picture)
+        out = media_root / a.label / f"{vid}.mp4"
+        progress(f"importing {a.label} audio for {vid}")
+        study_media.put_audio_on_video(picture, source, out, target)
+        row[a.label] = (str(out), study_media.sha256_file(out), None)
+    return row
+
+
+def _add_study_rows(session: Session, req: StudyRequest) -> tuple[Study, dict[str, StudyArm]]:
     study = Study(name=req.name, title=req.title, instructions=req.instructions, mode=req.mode, scale_max=req.scale_max,
                   allow_same=req.allow_same, require_full_play=req.require_full_play,
                   max_failed_checks=req.max_failed_checks, seed=req.seed, design={})
@@ -192,86 +219,37 @@ def create_study(session: Session, req: StudyRequest, progress: Callable[[str], 
     session.flush()
     for pos, c in enumerate(req.criteria):
         session.add(StudyCriterion(study_id=study.id, key=c.key, prompt=c.prompt, position=pos, is_match=c.is_match))
-    arms = {}
-    for a in req.arms:
-        arms[a.label] = StudyArm(study_id=study.id, label=a.label, kind="external" if a.source == "audio" else "soundtrack",
-                                 model_version=None if a.source == "audio" else a.value, description=f"{a.source}:{a.value}")
-        session.add(arms[a.label])
+    arms = {a.label: StudyArm(study_id=study.id, label=a.label, kind="external" if a.source == "audio" else "soundtrack",
+                              model_version=None if a.source == "audio" else a.value, description=f"{a.source}:{a.value}")
+            for a in req.arms}
+    session.add_all(arms.values())
     session.flush()
+    return study, arms
 
-    # Media per (arm, video): generated soundtracks as they are, external audio put onto the video.
-    paths: dict[tuple[str, str], tuple[str, str, int | None]] = {}
-    for vid in candidates:
-        video = videos[vid]
-        reference = next((generated[lbl][vid] for lbl in generated), None)
-        picture = _local_copy(reference.video_uri, media_root / "soundtracks" / f"{vid}.mp4") if reference else video.uri
-        target = reference.loudness_lufs if reference and reference.loudness_lufs is not None else None
-        row: dict[str, tuple[str, str, int | None]] = {}
-        try:
-            for a in req.arms:
-                if a.source != "audio":
-                    st = generated[a.label][vid]
-                    path = _local_copy(st.video_uri, media_root / a.label / f"{vid}.mp4")
-                    row[a.label] = (path, st.video_sha256 or study_media.sha256_file(path), st.id)
-                    continue
-                stem = Path(video.uri).stem
-                source = external[a.label].get(vid) or external[a.label].get(stem)
-                if source is None:
-                    raise MediaError("import", f"arm {a.label} has no audio file named {vid}.* or {stem}.*")
-                if target is None:
-                    target = loud_cache.setdefault(picture, study_media.loudness_of(picture)) if reference else DEFAULT_LUFS
-                out = media_root / a.label / f"{vid}.mp4"
-                progress(f"importing {a.label} audio for {vid}")
-                study_media.put_audio_on_video(picture, source, out, target)
-                row[a.label] = (str(out), study_media.sha256_file(out), None)
-        except MediaError as exc:
-            skipped.append((vid, f"{exc.stage}: {exc.message}"))
-            continue
-        for label, value in row.items():
-            paths[(label, vid)] = value
-    chosen = [v for v in candidates if all((a.label, v) in paths for a in req.arms)]
-    if not chosen:
-        raise StudyCreateError("no video is covered by every arm: " + "; ".join(f"{v}: {r}" for v, r in skipped))
 
-    svideos = {}
-    for vid in chosen:
-        svideos[vid] = StudyVideo(study_id=study.id, video_id=vid, uri=videos[vid].uri, duration_s=videos[vid].duration_s)
-        session.add(svideos[vid])
-    session.flush()
-    media: dict[tuple[str, str, str], StudyMedia] = {}
-    for (label, vid), (path, sha, st_id) in paths.items():
-        if vid not in svideos:
-            continue
-        media[(label, vid, "arm")] = StudyMedia(arm_id=arms[label].id, study_video_id=svideos[vid].id, purpose="arm",
-                                                soundtrack_id=st_id, path=path, sha256=sha)
-        session.add(media[(label, vid, "arm")])
-
-    spec = DesignSpec(arms=tuple(a.label for a in req.arms), videos=tuple(chosen), ratings_per_pair=req.ratings_per_pair,
-                      participants=req.participants, identical_checks=req.identical_checks,
-                      mismatch_checks=req.mismatch_checks, seed=req.seed)
-    plan = build_design(spec)
-    # A mismatch check plays arm X's soundtrack of the next video on this video's picture.
+def _add_mismatch_media(session: Session, plan: list[PlannedItem], chosen: list[str], media: dict, arms: dict[str, StudyArm],
+                        svideos: dict[str, StudyVideo], media_root: Path, progress: Callable[[str], None]) -> None:
+    """For each mismatch check: arm X's soundtrack of the next video, on this video's picture."""
     for item in plan:
         key = (item.first_arm, item.video, "mismatch")
-        if item.check_kind == "mismatch" and key not in media:
-            donor = chosen[(chosen.index(item.video) + 1) % len(chosen)]
-            out = media_root / item.first_arm / f"{item.video}.mismatch-{donor}.mp4"
-            own = media[(item.first_arm, item.video, "arm")]
-            progress(f"mismatch check media for {item.video}")
-            study_media.put_audio_on_video(own.path, media[(item.first_arm, donor, "arm")].path, out,
-                                           study_media.loudness_of(own.path))
-            media[key] = StudyMedia(arm_id=arms[item.first_arm].id, study_video_id=svideos[item.video].id,
-                                    purpose="mismatch", path=str(out), sha256=study_media.sha256_file(out))
-            session.add(media[key])
+        if item.check_kind != "mismatch" or key in media:
+            continue
+        donor = chosen[(chosen.index(item.video) + 1) % len(chosen)]
+        own = media[(item.first_arm, item.video, "arm")]
+        out = media_root / item.first_arm / f"{item.video}.mismatch-{donor}.mp4"
+        progress(f"mismatch check media for {item.video}")
+        study_media.put_audio_on_video(own.path, media[(item.first_arm, donor, "arm")].path, out, study_media.loudness_of(own.path))
+        media[key] = StudyMedia(arm_id=arms[item.first_arm].id, study_video_id=svideos[item.video].id, purpose="mismatch",
+                                path=str(out), sha256=study_media.sha256_file(out))
+        session.add(media[key])
     session.flush()
 
-    tokens: list[tuple[str, str]] = []
-    participants = []
-    for p in range(req.participants):
-        token = new_token()
-        label = f"P{p + 1:03d}"
-        tokens.append((label, token))
-        participants.append(StudyParticipant(study_id=study.id, label=label, token_sha256=token_hash(token)))
+
+def _add_participants(session: Session, study: Study, req: StudyRequest, plan: list[PlannedItem], media: dict,
+                      svideos: dict[str, StudyVideo]) -> list[tuple[str, str]]:
+    """Participants (token hashes only) and their items; returns (label, token) to hand out once."""
+    tokens = [(f"P{p + 1:03d}", new_token()) for p in range(req.participants)]
+    participants = [StudyParticipant(study_id=study.id, label=label, token_sha256=token_hash(token)) for label, token in tokens]
     session.add_all(participants)
     session.flush()
     for item in plan:
@@ -283,10 +261,46 @@ def create_study(session: Session, req: StudyRequest, progress: Callable[[str], 
         session.add(StudyItem(participant_id=participants[item.participant].id, position=item.position,
                               study_video_id=svideos[item.video].id, first_media_id=first.id, second_media_id=second.id,
                               check_kind=item.check_kind, mismatch_position=item.mismatch_position))
-    study.design = {
-        "arms": list(spec.arms), "videos": chosen, "ratings_per_pair": req.ratings_per_pair,
-        "participants": req.participants, "identical_checks": req.identical_checks,
-        "mismatch_checks": req.mismatch_checks, "seed": req.seed, "skipped": skipped,
-    }
+    return tokens
+
+
+def create_study(session: Session, req: StudyRequest, progress: Callable[[str], None] = lambda _msg: None) -> CreatedStudy:
+    """Build media, design and rows for one study in the caller's transaction."""
+    _check_request(session, req)
+    generated = {a.label: _soundtracks_for(session, a) for a in req.arms if a.source != "audio"}
+    external = {a.label: _audio_files(a.value) for a in req.arms if a.source == "audio"}
+    videos = {v.video_id: v for v in session.scalars(select(Video))}
+    skipped: list[tuple[str, str]] = []
+    media_root = Path(req.media_dir).resolve() / req.name
+
+    files: dict[str, dict[str, MediaFile]] = {}
+    for vid in _candidate_videos(req, videos, generated, skipped):
+        try:
+            files[vid] = _video_media(req, videos[vid], generated, external, media_root, progress)
+        except MediaError as exc:
+            skipped.append((vid, f"{exc.stage}: {exc.message}"))
+    chosen = list(files)
+    if not chosen:
+        raise StudyCreateError("no video is covered by every arm: " + "; ".join(f"{v}: {r}" for v, r in skipped))
+
+    study, arms = _add_study_rows(session, req)
+    svideos = {vid: StudyVideo(study_id=study.id, video_id=vid, uri=videos[vid].uri, duration_s=videos[vid].duration_s)
+               for vid in chosen}
+    session.add_all(svideos.values())
+    session.flush()
+    media = {(label, vid, "arm"): StudyMedia(arm_id=arms[label].id, study_video_id=svideos[vid].id, purpose="arm",
+                                             soundtrack_id=st_id, path=path, sha256=sha)
+             for vid, row in files.items() for label, (path, sha, st_id) in row.items()}
+    session.add_all(media.values())
+
+    spec = DesignSpec(arms=tuple(a.label for a in req.arms), videos=tuple(chosen), ratings_per_pair=req.ratings_per_pair,
+                      participants=req.participants, identical_checks=req.identical_checks,
+                      mismatch_checks=req.mismatch_checks, seed=req.seed)
+    plan = build_design(spec)
+    _add_mismatch_media(session, plan, chosen, media, arms, svideos, media_root, progress)
+    tokens = _add_participants(session, study, req, plan, media, svideos)
+    study.design = {"arms": list(spec.arms), "videos": chosen, "ratings_per_pair": req.ratings_per_pair,
+                    "participants": req.participants, "identical_checks": req.identical_checks,
+                    "mismatch_checks": req.mismatch_checks, "seed": req.seed, "skipped": skipped}
     session.flush()
     return CreatedStudy(study.id, study.name, tokens, chosen, len(plan), len(media), skipped)

@@ -12,7 +12,6 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
@@ -199,10 +198,6 @@ def plot_win_rates(report: StudyReport, path: Path) -> None:
     plt.close(fig)
 
 
-def _json_ready(report: StudyReport) -> dict[str, Any]:
-    return asdict(report)
-
-
 def write_report(report: StudyReport, out_dir: str | Path) -> StudyReport:
     """report.json, win_rates.png and report.html (the PNG embedded, so the HTML travels alone)."""
     out = Path(out_dir)
@@ -215,5 +210,5 @@ def write_report(report: StudyReport, out_dir: str | Path) -> StudyReport:
         report=report, groups=GROUPS, png_b64=base64.b64encode(png.read_bytes()).decode(),
     )
     (out / "report.html").write_text(html)
-    (out / "report.json").write_text(json.dumps(_json_ready(report), indent=2))
+    (out / "report.json").write_text(json.dumps(asdict(report), indent=2))
     return report

@@ -155,3 +155,27 @@ def test_concurrent_writers_leave_one_row(db_url):
     assert s.scalar(select(Failure.attempts)) == 10
     s.close()
     [e.dispose() for e in engines]
+
+
+def test_query_command_reads_the_database(sessions, db_url):
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from emsync_core.cli.main import app
+
+    rec = Recorder(sessions)
+    run_id, _ = rec.open_run("score", "cli", catalog_uri=None, out_uri=None, config={}, code_version="0", model_versions={})
+    rec.record_video(VideoFacts.from_marker(MARKER), status="extracted")
+    rec.record_emotions("v1", _verdicts(), classifier_version="cls-1", classifier_sha256="c" * 64, run_id=run_id)
+    rec.record_soundtrack(_soundtrack(), run_id=run_id)
+    runner = CliRunner()
+    res = runner.invoke(app, ["query", "scenes", "--db", db_url, "--emotion", "joy", "--json"])
+    assert res.exit_code == 0, res.output
+    assert [r["scene_index"] for r in _json.loads(res.output)] == [0]
+    res = runner.invoke(app, ["query", "soundtracks", "--db", db_url, "--run", run_id[:8], "--json"])
+    assert [r["variant_key"] for r in _json.loads(res.output)] == ["k1"]
+    res = runner.invoke(app, ["query", "scenes", "--db", db_url, "--valence", "high"])
+    assert res.exit_code != 0 and "LOW:HIGH" in res.output
+    res = runner.invoke(app, ["query", "runs", "--db", db_url])
+    assert res.exit_code == 0 and run_id[:8] in res.output

@@ -61,3 +61,11 @@ def test_silence_tone_and_no_audio_are_absences_and_context_is_bounded(speech: S
         assert all(v is None for v in out.values())
     finally:
         speech.context_s = 30.0
+
+
+def test_sentence_encoder_reads_meaning() -> None:
+    from emsync_core.features.minilm import SentenceEncoder
+
+    e = SentenceEncoder().encode(["I am very happy.", "I feel really glad.", "The train leaves at nine from platform two."])
+    assert e.shape == (3, 384) and np.allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
+    assert float(e[0] @ e[1]) > float(e[0] @ e[2]) + 0.3

@@ -91,3 +91,10 @@ def test_shipped_checkpoint_generates():
     pm = pretty_midi.PrettyMIDI(io.BytesIO(res.midi_bytes))
     assert sum(len(i.notes) for i in pm.instruments) > 0
     assert len(res.model_sha256) == 64 and res.model_version.startswith("emsync-music-small")
+
+
+def test_invalid_requests_are_rejected(tiny_generator):
+    with pytest.raises(ValueError, match="at least one"):
+        tiny_generator.generate([GenerationRequest("bad", 5.0, (), (), seed=0)])
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        tiny_generator.generate([GenerationRequest("bad", 5.0, (SceneCondition(0.0, 2.0, 0.0),), (), seed=0)])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pretty_midi
 import pytest
@@ -17,9 +20,17 @@ def ffmpeg(*args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def speech_video(tmp_path_factory):
+def media_dir():
+    """Our own temp folder: pytest's numbered dirs get pruned by other users' pytest sessions."""
+    folder = Path(tempfile.mkdtemp(prefix="emsync-render-test-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def speech_video(media_dir):
     """8 s 320x240 H.264 test pattern; an English voice (espeak-ng) from 2 s, silence elsewhere."""
-    d = tmp_path_factory.mktemp("media")
+    d = media_dir
     wav = d / "speech.wav"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav),
                     "Hello, this is a test of the archive soundtrack. The music should go quiet while I speak."], check=True)
@@ -31,9 +42,9 @@ def speech_video(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def silent_video(tmp_path_factory):
+def silent_video(media_dir):
     """6 s VP9 WebM without audio (checks copying a non-H.264 stream into MP4)."""
-    out = tmp_path_factory.mktemp("media") / "plain.webm"
+    out = media_dir / "plain.webm"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=24:duration=6", "-c:v", "libvpx-vp9", "-deadline", "realtime",
            "-b:v", "200k", str(out))
     return str(out)

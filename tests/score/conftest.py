@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,19 @@ def make_checkpoints(folder: Path) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory) -> dict:
+def private_dir():
+    """A temp folder of our own: pytest's numbered dirs are pruned by any other pytest session of the
+    same user (several engineers share this machine), which pulled catalogs away mid-run."""
+    folder = Path(tempfile.mkdtemp(prefix="emsync-score-test-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def media(private_dir) -> dict:
     """A catalog folder: the synthetic clip, the shared bikes clip (when /work/shared exists), a broken file."""
-    root = tmp_path_factory.mktemp("catalog")
+    root = private_dir / "catalog"
+    root.mkdir()
     make_synthetic(root / "synthetic.mp4")
     if SHARED_CLIP.exists():
         shutil.copy(SHARED_CLIP, root / "bikes.mp4")
@@ -71,5 +82,6 @@ def media(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory) -> tuple[str, str]:
-    return make_checkpoints(tmp_path_factory.mktemp("models"))
+def checkpoints(private_dir) -> tuple[str, str]:
+    (private_dir / "models").mkdir()
+    return make_checkpoints(private_dir / "models")

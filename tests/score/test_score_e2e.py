@@ -55,10 +55,10 @@ def ray_session(checkpoints):
 
 
 @pytest.fixture(scope="module")
-def options(media, checkpoints, tmp_path_factory):
+def options(media, checkpoints, private_dir):
     emotion, music = checkpoints
-    return ScoreOptions(catalog=media["catalog"], out=str(tmp_path_factory.mktemp("out")), backbones=BACKBONES,
-                        extract_workers=1, max_chunk_s=6.0, show_progress=False,
+    return ScoreOptions(catalog=media["catalog"], out=str(private_dir / "out"), backbones=BACKBONES,
+                        extract_workers=1, show_progress=False,
                         models=ModelSpec(classifier=CLASSIFIER, classifier_checkpoint=emotion, generator_checkpoint=music))
 
 
@@ -151,6 +151,8 @@ def test_http_api_scores_a_posted_uri_and_serves_results(first_run, options, med
             assert client.get("/api/scenes", params={"emotion": "boredom"}).status_code == 422
             assert client.post("/api/score", json={"uri": "/nonexistent.mp4"}).status_code == 400
             done = first_run.scored[0]
+            # the served options match this module's run, so the job finds the soundtrack already made (a
+            # fresh video goes through the same run_score; it took ~90 s here, too long for the suite)
             job = client.post("/api/score", json={"uri": str(Path(media["catalog"]) / "synthetic.mp4")}).json()
             deadline = time.time() + 240
             while (state := client.get(job["status_url"]).json())["status"] in ("queued", "running") and time.time() < deadline:

@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def seed_archive(sessions, root: Path, n_videos: int = 2, generators=("gen-a", "
     return ids
 
 
-def pg_schema_url() -> tuple[str, callable]:
+def pg_schema_url() -> tuple[str, Callable[[], None]]:
     """A fresh PostgreSQL schema (URL, cleanup); skips when EMSYNC_TEST_PG_URL is not set."""
     base = os.environ.get("EMSYNC_TEST_PG_URL")
     if not base:

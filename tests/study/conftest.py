@@ -18,7 +18,7 @@ def archive(request, tmp_path_factory):
     else:
         url, cleanup = pg_schema_url()
     sessions = open_database(url)
-    ids = seed_archive(sessions, root, n_videos=3, generators=("gen-a", "gen-b", "gen-c"))
+    ids = seed_archive(sessions, root, n_videos=3, generators=("gen-a", "gen-b", "gen-c"), duration=1.5)
     yield sessions, ids, root, url
     sessions.kw["bind"].dispose()
     if cleanup:

@@ -34,11 +34,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _study(sessions, root, name, participants, ratings, **kw):
+def _study(sessions, root, name, participants, ratings, criteria=CRITERIA, mode="choice", **kw):
     with sessions.begin() as s:
         return create_study(s, StudyRequest(
             name=name, title=f"Study {name}", arms=(ArmSpec.parse("a=model:gen-a"), ArmSpec.parse("b=model:gen-b")),
-            criteria=tuple(CriterionSpec.parse(c, "choice") for c in CRITERIA), media_dir=str(root / "media"),
+            criteria=tuple(CriterionSpec.parse(c, mode) for c in criteria), media_dir=str(root / "media"), mode=mode,
             ratings_per_pair=ratings, participants=participants, seed=1, **kw))
 
 
@@ -54,14 +54,16 @@ def server(tmp_path_factory):
     sessions = open_database(url)
     seed_archive(sessions, root, n_videos=2, generators=("gen-a", "gen-b"), duration=1.5)
     web = _study(sessions, root, "web", participants=2, ratings=2, mismatch_checks=0)
-    load = _study(sessions, root, "load", participants=20, ratings=10)
+    scale = _study(sessions, root, "scale", participants=1, ratings=1, criteria=("emotion", "overall"), mode="scale",
+                   identical_checks=0, mismatch_checks=0, require_full_play=False)
+    load = _study(sessions, root, "load", participants=20, ratings=20, criteria=("emotion", "overall"), mismatch_checks=0)
     from ray import serve
 
     from ray_serve.app import serve_app
 
     ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
     served = serve_app(url, port=_free_port(), app_name="emsync-test")
-    yield served.url, sessions, web, load
+    yield served.url, sessions, web, load, scale
     serve.shutdown()
     ray.shutdown()
     sessions.kw["bind"].dispose()
@@ -100,7 +102,7 @@ def browser():
 
 
 def test_desktop_keyboard_only_with_reload_resume(server, browser):
-    base, sessions, web, _ = server
+    base, sessions, web, *_ = server
     label, token = web.tokens[0]
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{base}/study/{token}")
@@ -139,7 +141,7 @@ def test_desktop_keyboard_only_with_reload_resume(server, browser):
 
 
 def test_phone_viewport_touch(server, browser):
-    base, sessions, web, _ = server
+    base, sessions, web, *_ = server
     label, token = web.tokens[1]
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
     page = context.new_page()
@@ -165,8 +167,35 @@ def test_phone_viewport_touch(server, browser):
     context.close()
 
 
+def test_scale_study_scores_each_soundtrack(server, browser):
+    base, sessions, *_, scale = server
+    label, token = scale.tokens[0]
+    page = browser.new_page(viewport={"width": 1024, "height": 800})
+    page.goto(f"{base}/study/{token}")
+    page.locator("#intake label", has_text="Yes").click()
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_selector("#trial:not([hidden])")
+    n_items = int(page.locator("#progress").inner_text().split(" of ")[1].split()[0])
+    for position in range(1, n_items + 1):
+        assert not page.evaluate("document.querySelector('fieldset.criterion').disabled")  # no full play required here
+        for criterion in ("emotion", "overall"):
+            page.locator(f'input[name="{criterion}-A"][value="4"]').check()
+            assert page.locator("#next").is_disabled()  # half a rating is not an answer yet
+            page.locator(f'input[name="{criterion}-B"][value="2"]').check()
+            _wait_saved(page)
+        page.locator("#next").click()
+        page.wait_for_function(f"() => document.getElementById('progress').textContent.startsWith('{position} of')")
+    page.wait_for_selector("#done:not([hidden])")
+    with sessions() as s:
+        p = s.scalar(select(StudyParticipant).where(StudyParticipant.label == label, StudyParticipant.study.has(name="scale")))
+        rows = s.execute(select(StudyAnswer.choice, StudyAnswer.score_first, StudyAnswer.score_second)
+                         .join(StudyItem, StudyItem.id == StudyAnswer.item_id).where(StudyItem.participant_id == p.id)).all()
+    assert len(rows) == n_items * 2 and set(rows) == {(None, 4, 2)}
+    page.close()
+
+
 def test_api_refuses_bad_requests(server):
-    base, _sessions, web, _ = server
+    base, _sessions, web, *_ = server
     token = web.tokens[0][1]
     with httpx.Client(base_url=base, timeout=30) as client:
         assert client.post(f"/api/study/{token}/intake", json={"music_trained": "maybe"}).status_code == 422
@@ -185,7 +214,7 @@ def test_api_refuses_bad_requests(server):
 
 
 def test_twenty_concurrent_raters_lose_and_duplicate_nothing(server):
-    base, sessions, _web, load = server
+    base, sessions, _web, load, _scale = server
 
     async def rater(client, n, token):
         state = (await client.get(f"/api/study/{token}/state")).json()
@@ -218,7 +247,7 @@ def test_twenty_concurrent_raters_lose_and_duplicate_nothing(server):
         for (label, _token), expected in zip(load.tokens, sent):
             rows, n_items, p = _answers_of(sessions, (label, "load"))
             stored = {(pos, criteria[cid]): letter[choice] for pos, cid, choice, _rev in rows}
-            assert len(rows) == len(stored) == n_items * len(CRITERIA)  # none lost, none duplicated
+            assert len(rows) == len(stored) == n_items * 2  # none lost, none duplicated
             assert stored == expected
             assert p.completed_at is not None
         assert s.scalar(select(func.count()).select_from(StudyMedia)) > 0

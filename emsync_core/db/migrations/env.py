@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import emsync_core.db.models  # noqa: F401  (registers the core tables on Base.metadata)
+import emsync_core.db.study_models  # noqa: F401  (the study tables, revision 0002_study)
 from emsync_core.db.base import Base
 
 target_metadata = Base.metadata

@@ -1,0 +1,71 @@
+"""`emsync bench score`: seconds per minute of video for each stage of `emsync score` and the whole job.
+
+Runs the real job (extract -> classify -> generate -> render -> record) on a fresh output folder, then
+divides each stage's time by the minutes of video. Stage times inside Ray are summed over workers
+(CPU-seconds of work); the whole-job figure is wall time. Also reports generation time / video time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from emsync_core.scoring.report import STAGES
+
+SHARED_CLIPS = ("big_buck_bunny_0_30.webm", "bikes.mp4", "chaplin.mp4")
+SHARED_DIR = Path("/work/shared/data/video")
+
+
+def _catalog(videos: list[str], folder: Path) -> Path:
+    """A fresh catalog folder of links to the videos (the shared clips by default)."""
+    if not videos:
+        videos = [str(SHARED_DIR / name) for name in SHARED_CLIPS if (SHARED_DIR / name).exists()]
+    if not videos:
+        raise SystemExit("no videos given and /work/shared/data/video is absent")
+    folder.mkdir(parents=True, exist_ok=True)
+    for v in videos:
+        link = folder / Path(v).name
+        if not link.exists():
+            os.symlink(os.path.abspath(v), link)
+    return folder
+
+
+def run_score_bench(videos: list[str], out: str, options_kwargs: dict) -> dict:
+    from ray_serve.score_pipeline import ScoreOptions, run_score
+
+    root = Path(out)
+    run_out = root / f"run-{int(time.time())}"
+    catalog = _catalog(videos, root / "catalog")
+    summary = run_score(ScoreOptions(catalog=str(catalog), out=str(run_out), **options_kwargs))
+    minutes = summary.video_seconds / 60 or float("nan")
+    stage_s = {k.removesuffix("_s"): summary.timings.get(k, 0.0) for k in STAGES}
+    total_stage = sum(stage_s.values()) or float("nan")
+    report = {
+        "videos": len(summary.scored), "failures": [f"{f.uri}: {f.stage} {f.error_class}" for f in summary.failed],
+        "video_seconds": summary.video_seconds, "wall_s": summary.wall_s,
+        "ray_init_s": summary.timings.get("ray_init_s", 0.0), "score_wall_s": summary.timings.get("score_wall_s", 0.0),
+        "stages": {k: {"seconds": v, "s_per_video_minute": v / minutes, "share": v / total_stage} for k, v in stage_s.items()},
+        "whole_job_s_per_video_minute": summary.wall_s / minutes,
+        "generation_to_video_ratio": stage_s["generate"] / summary.video_seconds if summary.video_seconds else None,
+        "models": {"generator": summary.scored[0].generator_version if summary.scored else None,
+                   "classifier": summary.scored[0].classifier_version if summary.scored else None},
+        "cpus": os.cpu_count(),
+    }
+    table = Table(title=f"emsync bench score: {report['videos']} videos, {summary.video_seconds / 60:.2f} min of video")
+    for column in ("stage", "seconds", "s per video minute", "share"):
+        table.add_column(column)
+    for name, row in report["stages"].items():
+        table.add_row(name, f"{row['seconds']:.1f}", f"{row['s_per_video_minute']:.1f}", f"{100 * row['share']:.0f} %")
+    table.add_row("whole job (wall)", f"{summary.wall_s:.1f}", f"{report['whole_job_s_per_video_minute']:.1f}", "")
+    Console().print(table)
+    ratio = report["generation_to_video_ratio"]
+    Console().print(f"generation time / video duration: {ratio:.2f}" if ratio is not None else "no video scored")
+    (root / "score_bench.json").write_text(json.dumps(report, indent=1))
+    shutil.rmtree(run_out / "features", ignore_errors=True)  # keep the soundtracks, drop the bulky features
+    return report

@@ -1,0 +1,139 @@
+"""The shipped classifier on real extraction output: per-scene emotion, masks, smoothing, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from emsync_core.emotion import SceneEmotion, load_classifier
+from emsync_core.emotion.classifier import EmotionClassifier, default_model_path
+from emsync_core.emotion.ekman import EKMAN
+from emsync_core.emotion.features_io import FeatureTableError
+from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
+from emsync_core.features.registry import DEFAULT_BACKBONES
+from emsync_core.store.catalog import resolve_ref
+from tests.media_factory import video_with_cuts
+
+
+def _extract(video: Path, out: Path, backbones: tuple[str, ...]) -> pa.Table:
+    outcome = VideoFeatureExtractor(ExtractSettings(backbones=backbones)).run(resolve_ref(str(video)), OutputLayout(str(out)))
+    assert outcome.status == "ok", outcome.record
+    return pq.read_table(out / "features" / f"{outcome.video_id}.parquet")
+
+
+@pytest.fixture(scope="module")
+def classifier() -> EmotionClassifier:
+    return load_classifier()
+
+
+@pytest.fixture(scope="module")
+def scenes_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[pa.Table, Path]:
+    """Three lavfi scenes of 5 s (cuts at 5 and 10 s), extracted with the default backbones only."""
+    tmp = tmp_path_factory.mktemp("scenes")
+    video = video_with_cuts(tmp / "three.mp4", [125, 125, 125])
+    out = tmp / "out"
+    return _extract(video, out, DEFAULT_BACKBONES), out
+
+
+@pytest.fixture(scope="module")
+def chaplin(shared_video: Path, tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
+    return _extract(shared_video / "chaplin.mp4", tmp_path_factory.mktemp("chaplin"), ("mobilenet_v2", "faces"))
+
+
+def test_shipped_model_identity(classifier: EmotionClassifier) -> None:
+    assert classifier.model_sha256 == hashlib.sha256(default_model_path().read_bytes()).hexdigest()
+    assert classifier.model_version == "emotion6-fusion-v1"
+    assert classifier.modalities == ("mobilenet_v2", "faces")
+
+
+def test_default_backbones_give_one_result_per_scene(classifier: EmotionClassifier, scenes_video) -> None:
+    table, _ = scenes_video
+    scenes = classifier.classify(table)
+    assert [s.scene_index for s in scenes] == sorted(set(table.column("scene_index").to_pylist())) == [0, 1, 2]
+    starts, ends = table.column("start_s").to_numpy(), table.column("end_s").to_numpy()
+    index = table.column("scene_index").to_numpy()
+    assert [s.start_s for s in scenes] == [starts[index == k].min() for k in range(3)]
+    assert [s.end_s for s in scenes] == [ends[index == k].max() for k in range(3)]
+    assert scenes[0].start_s == 0 and scenes[-1].end_s >= 15 - 1e-6
+    for s in scenes:
+        assert isinstance(s, SceneEmotion) and set(s.probs) == set(EKMAN)
+        assert sum(s.probs.values()) == pytest.approx(1.0, abs=1e-6)
+        assert -1 <= s.valence <= 1 and -1 <= s.arousal <= 1 and 0 <= s.confidence <= 1
+        assert s.modalities == ("mobilenet_v2",)  # faces were never extracted: masked, not zeros
+    # Different pictures, different answers: the head reads the frames.
+    assert len({tuple(round(p, 4) for p in s.probs.values()) for s in scenes}) == 3
+
+
+def test_absent_column_equals_all_absent_column(classifier: EmotionClassifier, scenes_video) -> None:
+    table, _ = scenes_video
+    nan_faces = pa.FixedSizeListArray.from_arrays(pa.array(np.full(table.num_rows * 10, np.nan, np.float32)), 10)
+    with_column = table.append_column("feat_faces", nan_faces)
+    assert classifier.classify(with_column) == classifier.classify(table)
+
+
+def test_faces_are_used_where_present(classifier: EmotionClassifier, chaplin: pa.Table) -> None:
+    present = np.isfinite(np.asarray(chaplin.column("feat_faces").combine_chunks().flatten()).reshape(-1, 10)).all(axis=1)
+    assert present.any(), "no face found in any window of chaplin.mp4"
+    scenes = classifier.classify(chaplin)
+    assert any("faces" in s.modalities for s in scenes)
+    without = classifier.classify(chaplin.drop_columns(["feat_faces"]))
+    assert any(abs(a.valence - b.valence) > 1e-4 for a, b in zip(scenes, without))
+
+
+def _relabel(table: pa.Table, scene_of_window) -> pa.Table:
+    scenes = pa.array([scene_of_window(i) for i in table.column("window_index").to_pylist()], pa.int32())
+    return table.set_column(table.schema.get_field_index("scene_index"), "scene_index", scenes)
+
+
+def test_short_scene_borrows_from_its_neighbours(classifier: EmotionClassifier, scenes_video) -> None:
+    """Make the window after the first cut a one-window scene between two long ones."""
+    table, _ = scenes_video
+    middle = int(np.argmax(table.column("start_s").to_numpy() >= 5.0))
+    relabelled = _relabel(table, lambda i: 0 if i < middle else 1 if i == middle else 2)
+    raw = EmotionClassifier(classifier.checkpoint, smoothing_s=0).classify(relabelled)
+    smooth = classifier.classify(relabelled)
+    durations = [s.end_s - s.start_s for s in raw]
+    assert durations[1] < min(durations[0], durations[2]) / 2
+
+    def gap(scenes: list[SceneEmotion]) -> float:
+        neighbours = np.mean([[s.valence, s.arousal] for s in (scenes[0], scenes[2])], axis=0)
+        return float(np.linalg.norm([scenes[1].valence - neighbours[0], scenes[1].arousal - neighbours[1]]))
+
+    assert gap(smooth) < 0.6 * gap(raw)
+    moved = [abs(a.valence - b.valence) + abs(a.arousal - b.arousal) for a, b in zip(raw, smooth)]
+    assert moved[1] > moved[0] and moved[1] > moved[2]  # the short scene moves most
+
+
+def test_bad_tables_raise_clear_errors(classifier: EmotionClassifier, scenes_video) -> None:
+    table, _ = scenes_video
+    with pytest.raises(FeatureTableError, match="no windows"):
+        classifier.classify(table.slice(0, 0))
+    other = table.set_column(0, table.schema.field(0), pa.array(["other"] * table.num_rows))
+    with pytest.raises(FeatureTableError, match="one video"):
+        classifier.classify(pa.concat_tables([table, other]))
+    wrong = table.drop_columns(["feat_mobilenet_v2"]).append_column(
+        "feat_mobilenet_v2", pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(table.num_rows * 8, np.float32)), 8)
+    )
+    with pytest.raises(ValueError, match="8 dims"):
+        classifier.classify(wrong)
+    with pytest.raises(FeatureTableError, match="lacks columns"):
+        classifier.classify(table.drop_columns(["scene_index"]))
+
+
+def test_classify_command_writes_per_scene_json(scenes_video, tmp_path: Path) -> None:
+    from emsync_core.cli.main import app
+
+    _, out = scenes_video
+    result = CliRunner().invoke(app, ["emotion", "classify", str(out), "--json", str(tmp_path / "scenes.json")])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((tmp_path / "scenes.json").read_text())
+    assert payload["sha256"] == hashlib.sha256(default_model_path().read_bytes()).hexdigest()
+    (scenes,) = payload["videos"].values()
+    assert [s["scene_index"] for s in scenes] == [0, 1, 2]
