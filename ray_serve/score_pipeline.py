@@ -65,7 +65,7 @@ class ScoreOptions:
     render_cpus: float = 0.5
     read_cpus: float = 0.25
     backbones: tuple[str, ...] = DEFAULT_BACKBONES
-    window_s: float = 1.0
+    window_s: float = 2.0  # the extraction's default window
     extract_workers: int = 0
     show_progress: bool = True
 
@@ -212,7 +212,7 @@ def _dataset(options: ScoreOptions, jobs: dict[str, VideoJob]):
     """Feature Parquet -> per-video groups -> classify+plan actors -> generator actors (lazy, streaming)."""
     _quiet_ray_data()
     # reads ask for a fraction of a CPU too: with the actors holding theirs, a whole-CPU read task may never fit
-    ds = ray.data.read_parquet([j.features_uri for j in jobs.values()], ray_remote_args={"num_cpus": options.read_cpus})
+    ds = ray.data.read_parquet([j.features_uri for j in jobs.values()], num_cpus=options.read_cpus)
     planned = ds.groupby("video_id").map_groups(
         ClassifyAndPlan, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=options.classify_actors),
         num_cpus=options.actor_cpus,

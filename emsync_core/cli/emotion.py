@@ -15,14 +15,15 @@ DEFAULT_MODALITIES = "mobilenet_v2,faces"
 def _console():
     from rich.console import Console
 
-    return Console()
+    return Console(width=150)
 
 
 @app.command("prepare-images")
 def prepare_images(
     out: Path = typer.Option(..., "--out", help="Folder for emotion6.parquet, oasis.parquet and labels.csv."),
     emotion6: Path = typer.Option(Path("../shared/data/images/emotion6"), help="Emotion6 folder (ground_truth.txt, images/)."),
-    oasis: Path = typer.Option(Path("../shared/data/images/oasis"), help="OASIS folder (OASIS.csv, images/); '' to skip."),
+    oasis: Path = typer.Option(Path("../shared/data/images/oasis"), help="OASIS folder (OASIS.csv, images/)."),
+    skip_oasis: bool = typer.Option(False, "--skip-oasis", help="Emotion6 only."),
     backbones: str = typer.Option("mobilenet_v2,faces,visual_affect", help="Frame backbones to run on each image."),
 ) -> None:
     """Turn Emotion6 / OASIS into feature Parquet (one single-window clip per image) plus a labels CSV."""
@@ -32,7 +33,7 @@ def prepare_images(
 
     out.mkdir(parents=True, exist_ok=True)
     sets = {"emotion6": load_emotion6(emotion6)}
-    if str(oasis):
+    if not skip_oasis:
         sets["oasis"] = load_oasis(oasis)
     write_labels([im for images in sets.values() for im in images], out / "labels.csv")
     names = tuple(b.strip() for b in backbones.split(",") if b.strip())

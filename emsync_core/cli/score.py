@@ -26,6 +26,7 @@ def score(
     actor_cpus: float = typer.Option(0.5, help="CPUs per actor (fractional on small machines)."),
     generator_gpus: float = typer.Option(0.0, help="GPUs per generator actor (on a GPU cluster)."),
     backbones: str = typer.Option("mobilenet_v2,visual_affect,audio_affect", help="Extraction backbones."),
+    window_s: float = typer.Option(2.0, help="Feature window length in seconds (as `emsync extract`)."),
     classifier: str = typer.Option(None, help="Classifier checkpoint (default: the shipped one)."),
     generator: str = typer.Option(None, help="Generator checkpoint (default: the shipped one)."),
     classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function loading your own classifier."),
@@ -59,7 +60,7 @@ def score(
         render=RenderSettings(mux_mode=mux, master=MasterSettings(target_lufs=lufs)), models=models,
         generate_batch=generate_batch, classify_actors=classify_actors, generate_actors=generate_actors,
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,
-        backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), extract_workers=workers)
+        backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers)
     summary = run_score(options)
     print_summary(summary, console)
     raise typer.Exit(code=0 if summary.complete else 1)

@@ -20,7 +20,7 @@ from emsync_core.features.registry import register
 FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 DETECTOR_SIZE = 192  # BlazeFace full range: 48 x 48 anchors of stride 4
 RAW_SCORE_LIMIT = 80.0
-MIN_SCORE = 0.5
+MIN_SCORE = 0.6  # 0.5 (MediaPipe) let digits on a test card and a dog through on our clips
 NMS_IOU = 0.3
 FACE_MARGIN = 0.15  # fraction of the box added on each side, as fer's offsets do
 MIN_FACE_PX = 12
@@ -176,7 +176,7 @@ class FacesBackbone(WindowwiseBackbone):
     """Expressions of the two largest faces in each sampled frame (FER-2013 classes)."""
 
     name = "faces"
-    version = "blazeface-full+fer2013-mxception-q1"
+    version = "blazeface-full-t0.6+fer2013-mxception-q1"
     dim = 10
     inputs = frozenset({"frames"})
     resources = Resources(cpus=1.0, memory_mb=150)

@@ -17,12 +17,17 @@ class SceneCondition:
 @dataclass(frozen=True)
 class SamplingSettings:
     """Reference sampling defaults. When top-p leaves <= 2 tokens, the temperature is multiplied by
-    `repetition_penalty` and the nucleus recomputed (the reference's anti-repetition rule)."""
+    `repetition_penalty` and the nucleus recomputed (the reference's anti-repetition rule).
+
+    `chord_gate_s` (beyond the reference, off by default): when set, a CHORD may only be sampled
+    within that many seconds of a pending cut, so harmony-change marks are kept for the cuts.
+    """
 
     temperature: float = 1.35
     top_p: float = 0.6
     repetition_penalty: float = 1.2
     max_tokens: int = 40_000
+    chord_gate_s: float | None = None
 
 
 @dataclass(frozen=True)

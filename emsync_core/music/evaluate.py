@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from rich.table import Table
 from scipy.stats import spearmanr
 
 from emsync_core.music import metrics
-from emsync_core.music.api import GenerationRequest, GenerationResult, SceneCondition
+from emsync_core.music.api import GenerationRequest, GenerationResult, SamplingSettings, SceneCondition
 from emsync_core.music.dataset import TokenDataset
 from emsync_core.music.generator import Generator
 from emsync_core.music.tokens import Note, decode, notes_from_midi
@@ -27,6 +27,7 @@ from emsync_core.music.train import NO_DROPOUT, evaluate
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 RENDER_SR = 16000
 MIN_CUT_GAP_S = 4.0  # the reference pipeline keeps cuts >= 4 s apart
+CHORD_GATE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def cut_alignment(gen: Generator, s: EvalSettings, rng: np.random.Generator) -> 
     ]
     with_b = run_batched(gen, reqs, s.batch_size)
     without_b = run_batched(gen, reqs, s.batch_size, use_boundary=False)
+    gate = SamplingSettings(chord_gate_s=CHORD_GATE_S)
+    gated = run_batched(gen, [replace(r, sampling=gate) for r in reqs], s.batch_size)
 
     def rate(results: list[GenerationResult], cut_lists: list[tuple[float, ...]]) -> float:
         hits = total = 0
@@ -98,6 +101,10 @@ def cut_alignment(gen: Generator, s: EvalSettings, rng: np.random.Generator) -> 
         "hit_rate_chord_token_only": chord_tokens_hit / sum(len(r.cuts_s) for r in reqs),
         "hit_rate_boundary_disabled": rate(without_b, [r.cuts_s for r in reqs]),
         "hit_rate_random_cuts": rate(with_b, random_lists),
+        "chord_tokens_per_minute": 60 * sum(len(r.chord_onsets_s) for r in with_b) / (len(reqs) * s.cut_duration_s),
+        "gated_hit_rate": rate(gated, [r.cuts_s for r in reqs]),
+        "gated_hit_rate_random_cuts": rate(gated, random_lists),
+        "gated_chord_tokens_per_minute": 60 * sum(len(r.chord_onsets_s) for r in gated) / (len(reqs) * s.cut_duration_s),
     }, with_b
 
 
@@ -254,6 +261,8 @@ def print_report(r: dict, console: Console) -> None:
     t.add_row("  same model, boundary input disabled", f"{c['hit_rate_boundary_disabled']:.3f}")
     t.add_row("  against random cut times", f"{c['hit_rate_random_cuts']:.3f}")
     t.add_row("  CHORD tokens only", f"{c['hit_rate_chord_token_only']:.3f}")
+    t.add_row("  CHORD tokens per minute", f"{c['chord_tokens_per_minute']:.1f}")
+    t.add_row(f"with chord gate {CHORD_GATE_S} s: hit rate / vs random cuts", f"{c['gated_hit_rate']:.3f} / {c['gated_hit_rate_random_cuts']:.3f}")
     a = r["arousal_control"]
     t.add_row(f"arousal Spearman vs note density (n={a['requests']})", f"{a['spearman_density']:.3f}")
     t.add_row("arousal Spearman vs mean velocity", f"{a['spearman_velocity']:.3f}")

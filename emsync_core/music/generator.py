@@ -12,7 +12,7 @@ import torch
 from emsync_core.music.api import GenerationRequest, GenerationResult
 from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT, CheckpointMeta, file_sha256, load_checkpoint
 from emsync_core.music.model import BOUNDARY_MAX_S, N_PREFIX, Conditions, KVCache, MusicTransformer
-from emsync_core.music.sampling import NEVER_SAMPLED, sample_token
+from emsync_core.music.sampling import NEVER_SAMPLED, loss_weight_correction, sample_token
 from emsync_core.music.tokens import chord_token_times, decode, to_midi_bytes
 from emsync_core.music.vocab import STEP_S, VOCAB
 
@@ -79,6 +79,9 @@ class _Sequence:
         mask[VOCAB.off0 : VOCAB.vel0] = True
         if self.open_notes:
             mask[list(self.open_notes)] = False
+        gate = self.request.sampling.chord_gate_s
+        if gate is not None and not any(abs(c - self.now) <= gate for c in self.pending):
+            mask[VOCAB.chord] = True
         return mask
 
 
@@ -112,6 +115,7 @@ class Generator:
         self.meta = meta
         self.sha256 = sha256
         self.device = device
+        self.bias = loss_weight_correction({VOCAB.chord: float(meta.training.get("chord_weight", 1.0))}, VOCAB.size)
 
     @property
     def context(self) -> int:
@@ -156,7 +160,7 @@ class Generator:
         last, cache = self._window(active, self.context)
         while active:
             for row, s in enumerate(active):
-                s.push(sample_token(last[row], s.banned(), s.request.sampling, s.generator))
+                s.push(sample_token(last[row], s.banned(), s.request.sampling, s.generator, self.bias))
             still = [i for i, s in enumerate(active) if not s.done]
             for s in active:
                 if s.done and s.finished_at is None:

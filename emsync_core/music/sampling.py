@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from emsync_core.music.api import SamplingSettings
@@ -23,11 +25,29 @@ def nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     return out / out.sum()
 
 
+def loss_weight_correction(weights: dict[int, float], vocab_size: int) -> torch.Tensor:
+    """Logit offsets that undo class weights of the training loss.
+
+    Weighted cross-entropy is minimised by p(c) proportional to w_c * q(c), so a token trained with
+    weight 10 (CHORD) comes out ~10x too likely; adding -log(w_c) restores q, and the boundary input,
+    not the weight, decides where CHORDs go.
+    """
+    bias = torch.zeros(vocab_size)
+    for tok, w in weights.items():
+        bias[tok] = -math.log(w)
+    return bias
+
+
 def sample_token(
-    logits: torch.Tensor, banned: torch.Tensor, settings: SamplingSettings, generator: torch.Generator
+    logits: torch.Tensor,
+    banned: torch.Tensor,
+    settings: SamplingSettings,
+    generator: torch.Generator,
+    bias: torch.Tensor | None = None,
 ) -> int:
-    """Sample one token from a (V,) logit row; `banned` is a (V,) bool mask."""
-    logits = torch.round(logits.float() / LOGIT_QUANTUM) * LOGIT_QUANTUM
+    """Sample one token from a (V,) logit row; `banned` is a (V,) bool mask, `bias` a (V,) offset."""
+    logits = logits.float() if bias is None else logits.float() + bias
+    logits = torch.round(logits / LOGIT_QUANTUM) * LOGIT_QUANTUM
     logits = logits.masked_fill(banned, float("-inf"))
     probs = nucleus(torch.softmax(logits / settings.temperature, dim=0), settings.top_p)
     if int((probs > 0).sum()) <= 2:

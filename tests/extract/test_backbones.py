@@ -99,3 +99,11 @@ def test_features_of_a_known_video(tmp_path: Path) -> None:
     assert np.all(audio[:, 0] > -40)
     rows = duckdb.sql(f"select count(*), max(end_s) from read_parquet('{outcome.record['features_uri']}')").fetchall()[0]
     assert rows == (3, pytest.approx(3.0))
+
+
+def test_optimised_embedder_matches_the_eager_model(mobilenet: MobileNetV2Backbone) -> None:
+    images = [np.random.default_rng(i).integers(0, 255, (200, 300, 3), dtype=np.uint8) for i in range(3)]
+    with torch.inference_mode():
+        eager = mobilenet._model.embed(preprocess(images)).numpy()
+    assert np.allclose(mobilenet.embed_images(images), eager, atol=1e-4)
+    assert np.allclose(mobilenet.embed_images(images[:1]), eager[:1], atol=1e-4)

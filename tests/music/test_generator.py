@@ -98,3 +98,20 @@ def test_invalid_requests_are_rejected(tiny_generator):
         tiny_generator.generate([GenerationRequest("bad", 5.0, (), (), seed=0)])
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         tiny_generator.generate([GenerationRequest("bad", 5.0, (SceneCondition(0.0, 2.0, 0.0),), (), seed=0)])
+
+
+def test_chord_gate_keeps_chords_near_cuts(tiny_generator):
+    gated = SamplingSettings(max_tokens=400, chord_gate_s=0.5)
+    req = GenerationRequest("g", 8.0, (SceneCondition(0.0, 0.0, 0.0),), (2.0, 6.0), seed=11, sampling=gated)
+    res = tiny_generator.generate([req])[0]
+    assert all(min(abs(t - 2.0), abs(t - 6.0)) <= 0.5 + 1e-6 for t in res.chord_onsets_s)
+
+
+def test_chord_gate_mask():
+    req = GenerationRequest("m", 8.0, (SceneCondition(0.0, 0.0, 0.0),), (2.0,), seed=0, sampling=SamplingSettings(chord_gate_s=0.5))
+    s = _Sequence(req, torch.Generator(), use_boundary=True, pending=[2.0])
+    s.push(VOCAB.start)
+    assert s.banned()[VOCAB.chord]  # 2 s before the cut
+    for _ in range(2):
+        s.push(VOCAB.shift(100))  # 1.6 s
+    assert not s.banned()[VOCAB.chord]
