@@ -22,7 +22,7 @@ import ray
 
 from emsync_core import __version__
 from emsync_core.db.engine import default_url, open_database
-from emsync_core.db.record import FailureRecord, Recorder, SceneVerdict, SoundtrackRecord, VideoFacts
+from emsync_core.db.record import FailureRecord, Recorder, SceneVerdict, SoundtrackRecord
 from emsync_core.features.registry import DEFAULT_BACKBONES
 from emsync_core.music import SamplingSettings
 from emsync_core.render.pipeline import RenderSettings
@@ -124,7 +124,7 @@ class ClassifyAndPlan:
             job = self.jobs[video_id]
             table = table.sort_by("window_index").replace_schema_metadata(_schema_metadata(job.features_uri))
             verdicts = [SceneVerdict.of(v) for v in self.classifier.classify(table)]
-            plan = ScorePlan(video_id, job.duration_s, job.cuts_s, moods_from_verdicts(verdicts, job.duration_s), self.seed,
+            plan = ScorePlan(video_id, job.duration_s, job.cuts_s, moods_from_verdicts(verdicts), self.seed,
                              self.sampling, self.max_chunk_s)
             chunks = chunk_requests(plan)
             verdicts_json = json.dumps([{"scene_index": int(v.scene_index), "start_s": float(v.start_s), "end_s": float(v.end_s),
@@ -259,7 +259,10 @@ def score_videos(options: ScoreOptions, jobs: dict[str, VideoJob], ids: _Ids, re
         ready, _ = ray.wait(list(futures), num_returns=len(futures) if block else 1, timeout=None if block else 0)
         for ref in ready:
             video_id = futures.pop(ref)
-            out = ray.get(ref)
+            try:
+                out = ray.get(ref)
+            except Exception as exc:  # the task's worker died (e.g. out of memory): this video's failure
+                out = FailureRecord(jobs[video_id].uri, "render", type(exc).__name__, str(exc)[:2000], video_id=video_id)
             if isinstance(out, FailureRecord):
                 fail(video_id, out.stage, out.error_class, out.message)
                 continue
@@ -271,33 +274,42 @@ def score_videos(options: ScoreOptions, jobs: dict[str, VideoJob], ids: _Ids, re
             finished.add(video_id)
             progress.advance()
 
-    for row in _dataset(options, jobs).iter_rows():
+    def on_row(row: dict) -> None:
+        """Gather a video's generated chunks; when all are in, record its emotions and start its render."""
         video_id = row["video_id"]
         summary.timings["classify_s"] += row["classify_s"] or 0.0
         summary.timings["generate_s"] += row["generate_s"] or 0.0
         if video_id in finished:
-            continue
+            return
         if row["error_stage"]:
             fail(video_id, row["error_stage"], row["error_class"], row["error_message"])
             chunks.pop(video_id, None)
-            continue
+            return
         parts = chunks.setdefault(video_id, [])
         parts.append(row)
         if len(parts) < row["n_chunks"]:
-            continue
+            return
         job, parts = jobs[video_id], sorted(chunks.pop(video_id), key=lambda r: r["chunk_index"])
         verdicts = [SceneVerdict(v["scene_index"], v["start_s"], v["end_s"], v["probs"]) for v in json.loads(parts[0]["verdicts"])]
         t0 = time.perf_counter()
         recorder.record_emotions(video_id, verdicts, classifier_version=ids.classifier.version,
                                  classifier_sha256=ids.classifier.sha256, run_id=run_id)
         summary.timings["record_s"] += time.perf_counter() - t0
-        plan = ScorePlan(video_id, job.duration_s, job.cuts_s, moods_from_verdicts(verdicts, job.duration_s), options.seed,
+        plan = ScorePlan(video_id, job.duration_s, job.cuts_s, moods_from_verdicts(verdicts), options.seed,
                          options.sampling, options.max_chunk_s)
         pieces = tuple(Piece(Chunk(r["chunk_index"], r["start_s"], r["end_s"]), r["midi"], tuple(json.loads(r["chord_onsets"])),
                              r["n_tokens"]) for r in parts)
         inp = FinishInput(plan, pieces, job.uri, options.out, ids.generator, ids.classifier)
         futures[finish_task.options(num_cpus=options.render_cpus).remote(inp, options.render)] = video_id
         harvest(block=False)
+
+    try:
+        for row in _dataset(options, jobs).iter_rows():
+            on_row(row)
+    except Exception as exc:  # a stage's actors died for good: the unfinished videos fail, the run is recorded
+        for video_id in jobs:
+            if video_id not in finished and video_id not in futures.values():
+                fail(video_id, "ray", type(exc).__name__, str(exc)[:2000])
     harvest(block=True)
     for video_id in jobs:
         if video_id not in finished:

@@ -84,7 +84,7 @@ def run_emotion_bench(videos: list[str], backbones: list[str], frames_per_window
         }
         table.add_row(name, f"{load_s:.1f}", f"{rows[name]['cpu_s_per_min']:.2f}", f"{rows[name]['cpu_ms_per_frame']:.1f}", f"{rows[name]['wall_s_per_min']:.2f}")
     console.print(table)
-    console.print("decode = decode + cut detection + window assembly at 1 window/s (the floor the backbones add to)")
+    console.print("decode = decode + cut detection + window assembly (the floor the backbones add to); speech costs more where people talk")
     report = {"videos": videos, "minutes": minutes, "frames": frames, "frames_per_window": frames_per_window, "stages": rows}
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / "emotion_bench.json").write_text(json.dumps(report, indent=2))

@@ -49,7 +49,7 @@ def run_music_bench(checkpoint: str | None, out: str, tokens: int, music_s: floa
     torch.set_num_threads(threads)
     console = Console()
     gen = load_generator(checkpoint)
-    n_tokens = tokens or gen.context + 128
+    n_tokens = tokens or gen.context
     rows = []
     for batch in (1, 8):
         for cache in (True, False):

@@ -62,6 +62,8 @@ def run_score_bench(videos: list[str], out: str, options_kwargs: dict) -> dict:
         table.add_column(column)
     for name, row in report["stages"].items():
         table.add_row(name, f"{row['seconds']:.1f}", f"{row['s_per_video_minute']:.1f}", f"{100 * row['share']:.0f} %")
+    for name, key in (("  ray start (wall)", "ray_init_s"), ("  Ray stages (wall, incl. actor start-up)", "score_wall_s")):
+        table.add_row(name, f"{report[key]:.1f}", f"{report[key] / minutes:.1f}", "")
     table.add_row("whole job (wall)", f"{summary.wall_s:.1f}", f"{report['whole_job_s_per_video_minute']:.1f}", "")
     Console().print(table)
     ratio = report["generation_to_video_ratio"]

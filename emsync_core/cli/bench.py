@@ -24,7 +24,7 @@ def bench_extract(
 def bench_music(
     checkpoint: str = typer.Option(None, help="Checkpoint (default: the shipped small one)."),
     out: str = typer.Option(".bench", help="Where music.json goes."),
-    tokens: int = typer.Option(0, help="Tokens per sequence (0 = context + 128, so the full-window loop runs full windows)."),
+    tokens: int = typer.Option(0, help="Tokens per sequence (0 = the context length; the full-window loop then averages half a window, so its cost is understated)."),
     music_s: float = typer.Option(60.0, help="Seconds of music for the real-time and CPU-per-minute figures."),
     threads: int = typer.Option(1, help="torch threads (1 = one CPU core)."),
 ) -> None:

@@ -122,13 +122,10 @@ def evaluate_command(
             if others:
                 results[f"only {name}"] = evaluate_checkpoint(checkpoint, examples, others)
         face_clips, probs, va = fer_prior(examples, config.modalities)
-        if face_clips:
+        if face_clips:  # the model reads faces: compare on the clips that have one
             results["FER prior (face clips)"] = score(face_clips, probs, va)
-            face_ids = {e.video_id for e in face_clips}
-            results["all modalities (face clips)"] = evaluate_checkpoint(checkpoint, [e for e in examples if e.video_id in face_ids])
-            results["without faces (face clips)"] = evaluate_checkpoint(
-                checkpoint, [e for e in examples if e.video_id in face_ids], {"faces"}
-            ) if "faces" in config.modalities else results["FER prior (face clips)"]
+            results["all modalities (face clips)"] = evaluate_checkpoint(checkpoint, face_clips)
+            results["without faces (face clips)"] = evaluate_checkpoint(checkpoint, face_clips, {"faces"})
     _print_metrics(results, checkpoint.version, split)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +148,7 @@ def classify_command(
     from emsync_core.emotion.classifier import load_classifier
     from emsync_core.emotion.ekman import EKMAN
     from emsync_core.emotion.features_io import read_videos
+    from emsync_core.store.feature_parquet import read_metadata
 
     classifier = load_classifier(model, smoothing_s=smoothing_s)
     console = _console()
@@ -158,7 +156,7 @@ def classify_command(
     for video_id, table in read_videos(features):
         scenes = classifier.classify(table)
         payload["videos"][video_id] = [asdict(s) for s in scenes]
-        view = Table(title=video_id)
+        view = Table(title=f"{video_id}  {read_metadata(table).get('uri', '')}")
         for col in ("scene", "start", "end", "top", "p", "V", "A", "conf", "evidence"):
             view.add_column(col)
         for s in scenes:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import typer
 
+from emsync_core.features.registry import DEFAULT_BACKBONES
+
 
 def extract(
     ctx: typer.Context,
     catalog: str = typer.Argument(..., help="A folder, a glob, a gs:// prefix, or a manifest (.csv/.parquet of URIs)."),
     out: str = typer.Option(..., "--out", help="Output folder or gs:// prefix."),
     backbones: str = typer.Option(
-        "mobilenet_v2,visual_affect,audio_affect",
+        ",".join(DEFAULT_BACKBONES),
         help="Comma-separated registered names or module:Class of your own backbones.",
     ),
     window_s: float = typer.Option(2.0, help="Feature window length in seconds."),

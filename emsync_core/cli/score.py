@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import typer
+
+from emsync_core.features.registry import DEFAULT_BACKBONES
 from rich.console import Console
 
 
@@ -25,7 +27,7 @@ def score(
     generate_actors: int = typer.Option(1, help="Generator actors."),
     actor_cpus: float = typer.Option(0.5, help="CPUs per actor (fractional on small machines)."),
     generator_gpus: float = typer.Option(0.0, help="GPUs per generator actor (on a GPU cluster)."),
-    backbones: str = typer.Option("mobilenet_v2,visual_affect,audio_affect", help="Extraction backbones."),
+    backbones: str = typer.Option(",".join(DEFAULT_BACKBONES), help="Extraction backbones (registered names or module:Class)."),
     window_s: float = typer.Option(2.0, help="Feature window length in seconds (as `emsync extract`)."),
     classifier: str = typer.Option(None, help="Classifier checkpoint (default: the shipped one)."),
     generator: str = typer.Option(None, help="Generator checkpoint (default: the shipped one)."),

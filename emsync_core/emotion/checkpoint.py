@@ -41,6 +41,7 @@ def save_checkpoint(checkpoint: EmotionCheckpoint, path: str | Path) -> str:
     tmp = path.with_name(path.name + ".tmp")
     state = {k: v.detach().contiguous() for k, v in checkpoint.head.state_dict().items()}
     save_file(state, str(tmp), metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
+    tmp.chmod(0o644)  # safetensors writes 0600; workers running as another user must read it
     tmp.replace(path)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

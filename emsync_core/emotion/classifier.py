@@ -25,7 +25,8 @@ from emsync_core.emotion.dataset import collate, example_from_table
 from emsync_core.emotion.ekman import EKMAN, ekman_to_va
 from emsync_core.emotion.features_io import FeatureTableError, modality, sort_windows
 
-DEFAULT_MODEL = "emotion6_fusion_v1.safetensors"
+DEFAULT_MODEL = "emotion6_fusion_v1.safetensors"  # frame embeddings only (see models/MODEL_CARD.md)
+FACES_MODEL = "emotion6_fusion_faces_v1.safetensors"  # frames + faces: opt-in, no gain on Emotion6
 SPEECH_VALENCE_GAIN = 0.3  # V shift per unit VADER compound, times the share of the scene with speech
 MUSIC_PULL = 0.25  # how far V/A move toward vibenet's music V/A, times the share of the scene with music
 SPEECH_COMPOUND = 384 + 3  # index of VADER compound in the speech backbone's vector

@@ -75,6 +75,10 @@ class BackboneSession(ABC):
         """Return whatever is still held back at the end of the video."""
         return []
 
+    def annotations(self) -> dict | None:
+        """JSON-ready per-video data worth keeping beside the vectors (a transcript), or None."""
+        return None
+
 
 class Backbone(ABC):
     """A frozen feature extractor. Subclasses set the class attributes and register themselves."""

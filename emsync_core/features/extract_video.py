@@ -53,6 +53,9 @@ class OutputLayout:
     def dead_letter(self, video_id: str) -> str:
         return store.join(self.root, "dead_letter", f"{video_id}.json")
 
+    def annotations(self, video_id: str, backbone: str) -> str:
+        return store.join(self.root, "annotations", video_id, f"{backbone}.json")
+
 
 @dataclass(frozen=True)
 class VideoOutcome:
@@ -204,6 +207,12 @@ class VideoFeatureExtractor:
         except BaseException:
             writer.abort()
             raise
+        annotation_uris = {}
+        for name, session in zip(names, sessions):
+            data = session.annotations()
+            if data is not None:
+                annotation_uris[name] = layout.annotations(ref.video_id, name)
+                store.write_bytes_atomic(annotation_uris[name], json.dumps(data, indent=1).encode())
         return {
             **metadata,
             "content_key": ref.content_key,
@@ -221,5 +230,6 @@ class VideoFeatureExtractor:
             "n_windows": writer.n_rows,
             "warnings": report.warnings,
             "features_uri": layout.features(ref.video_id),
+            "annotation_uris": annotation_uris,
             "finished_at": _now(),
         }

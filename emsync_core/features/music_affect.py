@@ -14,7 +14,7 @@ import numpy as np
 
 from emsync_core.features.base import Backbone, BackboneSession, Resources, Vector, VideoInfo, Window
 from emsync_core.features.registry import register
-from emsync_core.features.speech import _to_16k
+from emsync_core.features.speech import to_16k
 
 VIBENET_LABELS = ("acousticness", "danceability", "energy", "instrumentalness", "liveness", "speechiness", "valence")
 SILENCE_DBFS = -50.0
@@ -48,7 +48,7 @@ class MusicAffectSession(BackboneSession):
         if window.audio is None or window.audio.size == 0:
             return self._flush() + [(window.index, None)]
         self.held.append(window.index)
-        self.audio.append(_to_16k(window.audio, window.sample_rate))
+        self.audio.append(to_16k(window.audio, window.sample_rate))
         self.held_s += window.duration_s
         return self._flush() if self.held_s >= self.context_s else []
 

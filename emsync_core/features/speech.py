@@ -79,7 +79,7 @@ class SpeechModels:
         return [Segment(s.start, s.end, s.text.strip()) for s in segments if s.text.strip() and s.no_speech_prob < 0.8]
 
 
-def _to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+def to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     if sample_rate == SAMPLE_RATE:
         return audio.astype(np.float32, copy=False)
     from math import gcd
@@ -115,13 +115,17 @@ class SpeechSession(BackboneSession):
         if window.audio is None or window.audio.size == 0:
             return self._flush() + [(window.index, None)]
         self.held.append(_Held(window.index, window.start_s, window.end_s))
-        self.audio.append(_to_16k(window.audio, window.sample_rate))
+        self.audio.append(to_16k(window.audio, window.sample_rate))
         if self.held[-1].end_s - self.held[0].start_s >= self.context_s:
             return self._flush()
         return []
 
     def finish(self) -> list[tuple[int, Vector]]:
         return self._flush()
+
+    def annotations(self) -> dict:
+        """The video's transcript as JSON-ready data, for the extraction job to store beside the features."""
+        return {"segments": [{"start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3), "text": s.text} for s in self.transcript]}
 
     def _flush(self) -> list[tuple[int, Vector]]:
         if not self.held:

@@ -54,13 +54,13 @@ class ScorePlan:
                  "arousal": m.arousal} for m in self.moods]
 
 
-def moods_from_verdicts(verdicts, duration_s: float) -> tuple[SceneMood, ...]:
+def moods_from_verdicts(verdicts) -> tuple[SceneMood, ...]:
     """Scene moods in time order from objects with scene_index/start_s/end_s/probs (valence, arousal)."""
     moods = sorted((SceneMood(int(v.scene_index), float(v.start_s), float(v.end_s), float(v.probs["valence"]),
                               float(v.probs["arousal"])) for v in verdicts), key=lambda m: m.start_s)
     if not moods:
         raise ValueError("the classifier returned no scenes")
-    return moods
+    return tuple(moods)
 
 
 def chunk_spans(duration_s: float, cuts_s: tuple[float, ...], max_chunk_s: float) -> list[Chunk]:

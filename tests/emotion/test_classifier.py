@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from emsync_core.emotion import SceneEmotion, load_classifier
-from emsync_core.emotion.classifier import EmotionClassifier, default_model_path
+from emsync_core.emotion.classifier import FACES_MODEL, EmotionClassifier, default_model_path
 from emsync_core.emotion.ekman import EKMAN
 from emsync_core.emotion.features_io import FeatureTableError
 from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
@@ -50,7 +50,7 @@ def chaplin(shared_video: Path, tmp_path_factory: pytest.TempPathFactory) -> pa.
 def test_shipped_model_identity(classifier: EmotionClassifier) -> None:
     assert classifier.model_sha256 == hashlib.sha256(default_model_path().read_bytes()).hexdigest()
     assert classifier.model_version == "emotion6-fusion-v1"
-    assert classifier.modalities == ("mobilenet_v2", "faces")
+    assert classifier.modalities == ("mobilenet_v2",)
 
 
 def test_default_backbones_give_one_result_per_scene(classifier: EmotionClassifier, scenes_video) -> None:
@@ -66,24 +66,29 @@ def test_default_backbones_give_one_result_per_scene(classifier: EmotionClassifi
         assert isinstance(s, SceneEmotion) and set(s.probs) == set(EKMAN)
         assert sum(s.probs.values()) == pytest.approx(1.0, abs=1e-6)
         assert -1 <= s.valence <= 1 and -1 <= s.arousal <= 1 and 0 <= s.confidence <= 1
-        assert s.modalities == ("mobilenet_v2",)  # faces were never extracted: masked, not zeros
+        assert s.modalities == ("mobilenet_v2",)
     # Different pictures, different answers: the head reads the frames.
     assert len({tuple(round(p, 4) for p in s.probs.values()) for s in scenes}) == 3
 
 
-def test_absent_column_equals_all_absent_column(classifier: EmotionClassifier, scenes_video) -> None:
+def test_absent_column_equals_all_absent_column(scenes_video) -> None:
+    """Faces never extracted (no column) and faces extracted but never found (all NaN): same answer."""
+    classifier = load_classifier(default_model_path().with_name(FACES_MODEL))
     table, _ = scenes_video
     nan_faces = pa.FixedSizeListArray.from_arrays(pa.array(np.full(table.num_rows * 10, np.nan, np.float32)), 10)
     with_column = table.append_column("feat_faces", nan_faces)
     assert classifier.classify(with_column) == classifier.classify(table)
 
 
-def test_faces_are_used_where_present(classifier: EmotionClassifier, chaplin: pa.Table) -> None:
+def test_faces_model_uses_faces_where_present(chaplin: pa.Table) -> None:
+    """The shipped face variant reads the faces column; the default model ignores it."""
+    faces_model = load_classifier(default_model_path().with_name(FACES_MODEL))
+    assert faces_model.modalities == ("mobilenet_v2", "faces")
     present = np.isfinite(np.asarray(chaplin.column("feat_faces").combine_chunks().flatten()).reshape(-1, 10)).all(axis=1)
     assert present.any(), "no face found in any window of chaplin.mp4"
-    scenes = classifier.classify(chaplin)
+    scenes = faces_model.classify(chaplin)
     assert any("faces" in s.modalities for s in scenes)
-    without = classifier.classify(chaplin.drop_columns(["feat_faces"]))
+    without = faces_model.classify(chaplin.drop_columns(["feat_faces"]))
     assert any(abs(a.valence - b.valence) > 1e-4 for a, b in zip(scenes, without))
 
 
@@ -137,3 +142,35 @@ def test_classify_command_writes_per_scene_json(scenes_video, tmp_path: Path) ->
     assert payload["sha256"] == hashlib.sha256(default_model_path().read_bytes()).hexdigest()
     (scenes,) = payload["videos"].values()
     assert [s["scene_index"] for s in scenes] == [0, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def speech_backbone():
+    from emsync_core.features.speech import SpeechBackbone
+
+    backbone = SpeechBackbone()
+    backbone.load()
+    return backbone
+
+
+@pytest.mark.parametrize("sentence, sign", [("What a wonderful, happy, lovely day. I love it.", 1), ("This is awful. I hate it, it is terrible and sad.", -1)])
+def test_speech_sentiment_moves_valence(
+    classifier: EmotionClassifier, scenes_video, speech_backbone, tmp_path: Path, sentence: str, sign: int
+) -> None:
+    """Real speech vectors (espeak-ng -> Whisper -> VADER) laid over the lavfi scenes shift V by their sign."""
+    from tests.features.media import audio_windows, spoken, video_info
+
+    table, _ = scenes_video
+    window_s = float(table.column("end_s")[0].as_py() - table.column("start_s")[0].as_py())
+    audio = spoken(tmp_path, sentence, 0.2, 0.2)
+    audio = np.resize(audio, int(table.num_rows * window_s * 16000))  # repeat the sentence over the clip
+    session = speech_backbone.start(video_info(table.num_rows * window_s))
+    vectors = dict(v for w in audio_windows(audio, table.num_rows * window_s, window_s) for v in session.push(w))
+    vectors.update(session.finish())
+    dim = speech_backbone.dim
+    flat = np.stack([np.full(dim, np.nan, np.float32) if vectors.get(i) is None else vectors[i] for i in range(table.num_rows)])
+    assert np.isfinite(flat).all(axis=1).sum() >= table.num_rows // 2
+    with_speech = table.append_column("feat_speech", pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), dim))
+    for a, b in zip(classifier.classify(with_speech), classifier.classify(table)):
+        assert sign * (a.valence - b.valence) > 0.05 and "speech" in a.modalities
+        assert a.probs == b.probs  # speech moves V/A only, never the Ekman probabilities

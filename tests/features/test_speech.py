@@ -37,6 +37,8 @@ def test_happy_speech_is_transcribed_and_positive(speech: SpeechBackbone, tmp_pa
     out, session, _ = _run(speech, audio, seconds)
     text = " ".join(s.text for s in session.transcript).lower()
     assert "happy" in text and "love" in text
+    (segment, *_) = session.annotations()["segments"]
+    assert 1.5 < segment["start_s"] < 3.0  # 2 s of silence lead the speech; times are on the video's timeline
     voiced = [v for v in out.values() if v is not None]
     assert voiced and all(v.shape == (SPEECH_DIM,) for v in voiced)
     assert min(v[COMPOUND_INDEX] for v in voiced) > 0.5
@@ -69,3 +71,26 @@ def test_sentence_encoder_reads_meaning() -> None:
     e = SentenceEncoder().encode(["I am very happy.", "I feel really glad.", "The train leaves at nine from platform two."])
     assert e.shape == (3, 384) and np.allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
     assert float(e[0] @ e[1]) > float(e[0] @ e[2]) + 0.3
+
+
+def test_extraction_job_stores_the_transcript(tmp_path: Path) -> None:
+    """Through the real extraction stage: a talking video's transcript lands beside its features."""
+    import json
+    import subprocess
+
+    from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
+    from emsync_core.store.catalog import resolve_ref
+
+    subprocess.run(["espeak-ng", "-w", str(tmp_path / "say.wav"), "I am so happy today. This is a wonderful, beautiful day and I love it."], check=True)
+    video = tmp_path / "talk.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=8", "-i", str(tmp_path / "say.wav"),
+         "-af", "apad", "-t", "8", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(video)],
+        check=True,
+    )
+    outcome = VideoFeatureExtractor(ExtractSettings(backbones=("visual_affect", "speech"))).run(resolve_ref(str(video)), OutputLayout(str(tmp_path / "out")))
+    assert outcome.status == "ok", outcome.record
+    stored = json.loads(Path(outcome.record["annotation_uris"]["speech"]).read_text())
+    text = " ".join(s["text"] for s in stored["segments"]).lower()
+    assert "happy" in text and "love" in text
+    assert list(outcome.record["annotation_uris"]) == ["speech"]  # visual_affect keeps nothing beside its vectors

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import ray
 from sqlalchemy import func, select
 
 from emsync_core.db.engine import default_url, open_database
@@ -19,15 +20,23 @@ from tests.score.conftest import BACKBONES
 pytestmark = pytest.mark.slow
 
 
-def _command(catalog: str, out: str, checkpoints: tuple[str, str]) -> list[str]:
+def _command(catalog: str, out: str, checkpoints: tuple[str, str], address: str) -> list[str]:
     return [sys.executable, "-m", "emsync_core.cli.main", "score", catalog, "--out", out, "--backbones", ",".join(BACKBONES),
             "--classifier", checkpoints[0], "--classifier-loader", "emsync_core.emotion.classifier:load_classifier",
-            "--generator", checkpoints[1], "--num-cpus", "2", "--workers", "1", "--max-chunk-s", "6"]
+            "--generator", checkpoints[1], "--address", address, "--workers", "1", "--max-chunk-s", "6"]
 
 
-def test_killed_run_resumes_without_duplicates(media, checkpoints, private_dir):
+@pytest.fixture(scope="module")
+def cluster():
+    """A Ray both drivers join with --address (a cluster outlives a killed driver, as on KubeRay)."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+def test_killed_run_resumes_without_duplicates(media, checkpoints, private_dir, cluster):
     out = private_dir / "out"
-    cmd = _command(media["catalog"], str(out), checkpoints)
+    cmd = _command(media["catalog"], str(out), checkpoints, cluster)
     driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 400
     # kill as soon as the first soundtrack file is committed: the other video is still in flight

@@ -14,20 +14,11 @@ from emsync_core.db.engine import make_engine
 from tests.study.archive import ffmpeg, pg_schema_url
 
 
-def _models_ready() -> str | None:
-    """Why `emsync score` cannot run yet (the issue-3/4 loaders not exported), or None when it can."""
-    import emsync_core.emotion as emotion
-    import emsync_core.music as music
-
-    missing = [f"{m.__name__}.{n}" for m, n in ((emotion, "load_classifier"), (music, "load_generator")) if not hasattr(m, n)]
-    return f"emsync score needs {', '.join(missing)} (not exported yet)" if missing else None
-
-
 @pytest.fixture(scope="module")
 def clip_catalog(tmp_path_factory):
     folder = tmp_path_factory.mktemp("score-catalog")
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=3", "-f", "lavfi", "-i",
-           "smptebars=size=160x120:rate=25:duration=3", "-f", "lavfi", "-i", "sine=frequency=440:duration=6",
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=2", "-f", "lavfi", "-i",
+           "smptebars=size=160x120:rate=25:duration=2", "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
            "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]", "-map", "2:a", "-c:v", "libx264",
            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(folder / "clip.mp4"))
     return folder
@@ -36,10 +27,7 @@ def clip_catalog(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
-def test_views_on_a_real_score_run(tmp_path, engine_name, request):
-    if (why := _models_ready()) is not None:
-        pytest.skip(why)
-    clip_catalog = request.getfixturevalue("clip_catalog")
+def test_views_on_a_real_score_run(clip_catalog, tmp_path, engine_name):
     cleanup = None
     if engine_name == "sqlite":
         url = f"sqlite:///{tmp_path / 'emsync.db'}"
