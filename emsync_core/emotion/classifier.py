@@ -24,6 +24,7 @@ from emsync_core.emotion.checkpoint import EmotionCheckpoint, load_checkpoint
 from emsync_core.emotion.dataset import collate, example_from_table
 from emsync_core.emotion.ekman import EKMAN, ekman_to_va
 from emsync_core.emotion.features_io import FeatureTableError, modality, sort_windows
+from emsync_core.store.feature_parquet import METADATA_KEY, read_metadata
 
 DEFAULT_MODEL = "emotion6_fusion_v1.safetensors"  # frame embeddings only (see models/MODEL_CARD.md)
 FACES_MODEL = "emotion6_fusion_faces_v1.safetensors"  # frames + faces: opt-in, no gain on Emotion6
@@ -94,6 +95,7 @@ class EmotionClassifier:
         scene_ids = np.asarray(table.column("scene_index").to_numpy(zero_copy_only=False))
         order = list(dict.fromkeys(scene_ids.tolist()))
         parts = [table.filter(pa.array(scene_ids == s)) for s in order]
+        bounds = _scene_bounds([int(s) for s in order], parts, _thinned_cuts(table))
         examples = [example_from_table(str(s), part, self.modalities, self.dims) for s, part in zip(order, parts)]
         with torch.inference_mode():
             values, masks = collate(examples)
@@ -108,8 +110,7 @@ class EmotionClassifier:
             coverage = float(np.mean(np.any(np.stack(example.masks), axis=0))) if example.masks else 0.0
             va = self._adjust(part, va, present)
             certainty = 1.0 - float(-(probs[k] * np.log(np.clip(probs[k], 1e-12, 1))).sum() / np.log(len(EKMAN)))
-            start = float(np.min(part.column("start_s").to_numpy()))
-            end = float(np.max(part.column("end_s").to_numpy()))
+            start, end = bounds[k]
             out.append(_Raw(int(scene), start, end, probs[k], va, certainty * coverage, tuple(present)))
         return out
 
@@ -167,3 +168,27 @@ def default_model_path() -> Path:
 def load_classifier(path: str | Path | None = None, **options) -> EmotionClassifier:
     """The shipped default model (or a checkpoint from `emsync emotion train`)."""
     return EmotionClassifier(load_checkpoint(path or default_model_path()), **options)
+
+
+def _thinned_cuts(table: pa.Table) -> list[float] | None:
+    """The extraction's thinned cuts (scene k starts at cut k-1), when the table carries its metadata."""
+    if METADATA_KEY not in (table.schema.metadata or {}):
+        return None
+    return [float(c) for c in read_metadata(table).get("cuts_s", [])]
+
+
+def _scene_bounds(scenes: list[int], parts: list[pa.Table], cuts: list[float] | None) -> list[tuple[float, float]]:
+    """Scenes span their cuts exactly (windows are 2 s, cuts are not) when every scene's window midpoints lie
+    between its cuts, as the extraction assigns them; otherwise each scene spans its windows' extent."""
+    extents, by_cuts = [], []
+    for scene, part in zip(scenes, parts):
+        starts, ends = part.column("start_s").to_numpy(), part.column("end_s").to_numpy()
+        extents.append((float(starts.min()), float(ends.max())))
+        if cuts is None or scene > len(cuts):
+            continue
+        cut_start = cuts[scene - 1] if scene > 0 else 0.0
+        cut_end = cuts[scene] if scene < len(cuts) else float(ends.max())
+        mids = (starts + ends) / 2
+        if ((mids >= cut_start) & (mids < cut_end)).all():
+            by_cuts.append((cut_start, cut_end))
+    return by_cuts if len(by_cuts) == len(extents) else extents
