@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
@@ -35,7 +35,6 @@ class ExtractOptions:
     workers: int = 0
     retry_failed: bool = False
     show_progress: bool = True
-    extra: dict[str, object] = field(default_factory=dict)
 
     def settings(self) -> ExtractSettings:
         scan = ScanSettings(window_s=self.window_s, frames_per_window=self.frames_per_window, cuts=CutSettings(min_gap_s=self.min_cut_gap_s))

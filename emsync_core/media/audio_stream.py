@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Iterator
 
 import av
 import numpy as np
-
-Opener = Callable[[], "str | BinaryIO"]
 
 
 def decode_mono(source: str | BinaryIO, sample_rate: int) -> Iterator[tuple[float, np.ndarray]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import av
@@ -26,9 +26,6 @@ class VideoProbe:
     audio_codec: str | None
     audio_sample_rate: int | None
     audio_channels: int | None
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def open_container(source: str | BinaryIO) -> av.container.InputContainer:
