@@ -24,14 +24,16 @@ def bench_extract(
 def bench_music(
     checkpoint: str = typer.Option(None, help="Checkpoint (default: the shipped small one)."),
     out: str = typer.Option(".bench", help="Where music.json goes."),
-    tokens: int = typer.Option(0, help="Tokens per sequence (0 = the context length; the full-window loop then averages half a window, so its cost is understated)."),
     music_s: float = typer.Option(60.0, help="Seconds of music for the real-time and CPU-per-minute figures."),
+    whole_s: float = typer.Option(30.0, help="Seconds of music of the whole request timed with both loops."),
     threads: int = typer.Option(1, help="torch threads (1 = one CPU core)."),
+    reference: bool = typer.Option(True, help="Also time the reference-size preset (untrained weights), batch 1."),
 ) -> None:
-    """Tokens/s with the KV cache vs the full-window loop (batch 1 and 8), CPU-s per music minute, peak memory."""
+    """Tokens/s with the KV cache vs the full-window loop (steady state at batch 1 and 8, and a whole
+    request), CPU-s per music minute, real-time factor, peak memory."""
     from emsync_core.bench.music_bench import run_music_bench
 
-    run_music_bench(checkpoint, out, tokens, music_s, threads)
+    run_music_bench(checkpoint, out, music_s, whole_s, threads, reference)
 
 
 @app.command("emotion")

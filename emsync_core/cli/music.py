@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -28,9 +29,13 @@ def train_cmd(
     nesmdb_stride: int = typer.Option(4, help="Keep every n-th NES-MDB tune."),
     batch: int = typer.Option(8),
     lr: float = typer.Option(1e-3),
-    threads: int = typer.Option(1, help="torch threads (1 on the shared 2-core machine)."),
+    threads: int = typer.Option(2, help="torch threads (at most the free cores)."),
+    bf16: bool = typer.Option(True, help="bfloat16 autocast (fast on CPUs with AVX-512 BF16 and on GPUs)."),
     save_every_min: float = typer.Option(5.0),
     log: Path = typer.Option(None, help="JSON-lines training log."),
+    init: Path = typer.Option(None, help="Continue from this checkpoint's weights (e.g. the shipped one)."),
+    labelled_weight: float = typer.Option(5.0, help="Token-share multiplier of the valence-labelled pieces."),
+    start_share: float = typer.Option(0.0, help="Share of training windows that open their piece."),
 ) -> None:
     """Tokenise the sources (cached) and train until the time budget is spent."""
     from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT
@@ -42,7 +47,10 @@ def train_cmd(
     cache = cache or DEFAULT_CACHE
     if rebuild_cache or not cache.exists():
         build_cache(all_specs(music21_limit=music21_limit, nesmdb_stride=nesmdb_stride), cache)
-    settings = TrainSettings(preset=preset, minutes=minutes, batch=batch, lr=lr, threads=threads, save_every_min=save_every_min)
+    settings = TrainSettings(
+        preset=preset, minutes=minutes, batch=batch, lr=lr, threads=threads, save_every_min=save_every_min,
+        init=str(init) if init else None, bf16=bf16, labelled_weight=labelled_weight, start_share=start_share,
+    )
     record = train(cache, out or SHIPPED_CHECKPOINT, settings, log)
     typer.echo(
         f"trained {record['steps']} steps ({record['tokens_seen']} tokens) in {record['train_seconds']} s; "
@@ -60,6 +68,7 @@ def generate_cmd(
     checkpoint: str = typer.Option(None, help="Checkpoint (default: shipped small)."),
     temperature: float = typer.Option(1.35),
     top_p: float = typer.Option(0.6),
+    guidance: float = typer.Option(None, help="Valence guidance (classifier-free; 1 = off; default: the sampling default)."),
     threads: int = typer.Option(1, help="torch threads (more threads than free cores slows generation down)."),
 ) -> None:
     """Write one soundtrack MIDI following the scenes' V/A and changing harmony on the cuts."""
@@ -71,7 +80,10 @@ def generate_cmd(
 
     scenes = tuple(sorted((SceneCondition(*parse_scene(s)) for s in va), key=lambda s: s.start_s))
     cut_list = tuple(float(c) for c in cuts.split(",") if c.strip())
-    req = GenerationRequest(out.stem, duration, scenes, cut_list, seed, SamplingSettings(temperature=temperature, top_p=top_p))
+    sampling = SamplingSettings(temperature=temperature, top_p=top_p)
+    if guidance is not None:
+        sampling = replace(sampling, valence_guidance=guidance)
+    req = GenerationRequest(out.stem, duration, scenes, cut_list, seed, sampling)
     res = load_generator(checkpoint).generate([req])[0]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(res.midi_bytes)
@@ -91,8 +103,13 @@ def eval_cmd(
     valence_pairs: int = typer.Option(12),
     scene_pairs: int = typer.Option(6),
     real_pieces: int = typer.Option(40),
+    guidance: float = typer.Option(None, help="Valence guidance for every request (1 = off; default: the sampling default)."),
+    sweep: str = typer.Option("", help="Only sweep these valence-guidance weights (e.g. 1,2,3) on selection seeds."),
 ) -> None:
-    """Cut alignment, arousal/valence control, per-scene following, musicality, held-out accuracy."""
+    """Cut alignment, arousal/valence control, per-scene following, musicality, held-out accuracy.
+
+    With --sweep, only the valence pairs are generated, for each weight, on seeds kept apart from the
+    evaluation's (the way the default guidance weight is chosen)."""
     from emsync_core.music import load_generator
     from emsync_core.music.evaluate import EvalSettings, run_eval
     from emsync_core.music.paths import DEFAULT_CACHE
@@ -100,5 +117,14 @@ def eval_cmd(
     settings = EvalSettings(
         cut_requests=cut_requests, arousal_seeds=arousal_seeds, valence_pairs=valence_pairs,
         scene_pairs=scene_pairs, real_pieces=real_pieces,
+        **({"valence_guidance": guidance} if guidance is not None else {}),
     )
+    if sweep:
+        from emsync_core.music.evaluate import guidance_sweep, print_sweep
+
+        rows = guidance_sweep(load_generator(checkpoint), settings, [float(w) for w in sweep.split(",")])
+        print_sweep(rows)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_name(out.stem + "_sweep.json").write_text(json.dumps(rows, indent=2))
+        return
     run_eval(load_generator(checkpoint), cache or DEFAULT_CACHE, settings, out)

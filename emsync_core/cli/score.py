@@ -22,6 +22,7 @@ def score(
     max_chunk_s: float = typer.Option(120.0, help="Long videos are generated in chunks of at most this many seconds."),
     temperature: float = typer.Option(1.35, help="Sampling temperature (the method's 1.35)."),
     top_p: float = typer.Option(0.6, help="Nucleus top-p (the method's 0.6)."),
+    guidance: float = typer.Option(None, help="Valence guidance (classifier-free; 1 = off; default: the generator's default)."),
     generate_batch: int = typer.Option(8, help="Requests per generator batch."),
     classify_actors: int = typer.Option(1, help="Classifier actors."),
     generate_actors: int = typer.Option(1, help="Generator actors."),
@@ -58,7 +59,8 @@ def score(
 
     options = ScoreOptions(
         catalog=catalog, out=out, db=db, address=address, num_cpus=num_cpus, seed=seed,
-        sampling=SamplingSettings(temperature=temperature, top_p=top_p), max_chunk_s=max_chunk_s,
+        sampling=SamplingSettings(temperature=temperature, top_p=top_p, **({} if guidance is None else {"valence_guidance": guidance})),
+        max_chunk_s=max_chunk_s,
         render=RenderSettings(mux_mode=mux, master=MasterSettings(target_lufs=lufs)), models=models,
         generate_batch=generate_batch, classify_actors=classify_actors, generate_actors=generate_actors,
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,

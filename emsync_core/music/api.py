@@ -21,6 +21,12 @@ class SamplingSettings:
 
     `chord_gate_s` (beyond the reference, off by default): when set, a CHORD may only be sampled
     within that many seconds of a pending cut, so harmony-change marks are kept for the cuts.
+
+    `valence_guidance` (beyond the reference): classifier-free guidance on the valence condition.
+    Each step also runs the request with its valence replaced by the learned null vector (the model
+    learns it from unlabelled music and valence dropout; arousal and cuts stay) and pushes the logits
+    away from that valence-free prediction: 1 is plain conditional sampling, larger follows the
+    requested valence more strongly, at the cost of one more batch row per request.
     """
 
     temperature: float = 1.35
@@ -28,6 +34,7 @@ class SamplingSettings:
     repetition_penalty: float = 1.2
     max_tokens: int = 40_000
     chord_gate_s: float | None = None
+    valence_guidance: float = 1.0
 
 
 @dataclass(frozen=True)

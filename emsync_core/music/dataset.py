@@ -13,9 +13,12 @@ from emsync_core.music.model import Conditions
 from emsync_core.music.tokens import DRUMS
 from emsync_core.music.vocab import GROUPS, N_PITCH, VOCAB
 
-#: Token-share multipliers per source: the few valence-labelled pieces are seen more often, the
-#: 5k NES tunes (half of all tokens) less, so one chiptune style does not dominate.
-SOURCE_WEIGHTS = {"emopia": 3.0, "vgmidi": 3.0, "nesmdb": 0.5}
+#: Token-share multipliers per source: the NES tunes (a fifth of all tokens) are seen less, so one
+#: chiptune style does not dominate.
+SOURCE_WEIGHTS = {"nesmdb": 0.5}
+#: Token-share multiplier of the valence-labelled pieces (VGMIDI, EMOPIA): about 15 % of the tokens,
+#: but the only source of the valence signal, so they make up about half of the training windows.
+LABELLED_WEIGHT = 5.0
 TRANSPOSE = 3
 
 
@@ -35,6 +38,9 @@ class Dropout:
     boundary: float = 0.2
 
 
+NO_DROPOUT = Dropout(0.0, 0.0, 0.0)
+
+
 class TokenDataset:
     """The cache (see dataprep) held in memory; `sample` draws random windows of one split."""
 
@@ -51,6 +57,9 @@ class TokenDataset:
         self.piece_density = data["piece_density"]
         self.piece_valence = data["piece_valence"]
         self.n_failed = int(data["n_failed"])
+        self.labelled = np.isfinite(self.piece_valence) | np.array(
+            [np.isfinite(self.valence[a:b]).any() for a, b in zip(self.offsets[:-1], self.offsets[1:])]
+        )
         pitched = np.zeros(VOCAB.size, dtype=bool)
         for g in range(len(GROUPS)):
             if g != DRUMS:
@@ -78,17 +87,21 @@ class TokenDataset:
                 out[src][split] = {"pieces": int(len(idx)), "tokens": int(lengths[idx].sum())}
         return out
 
-    def piece_weights(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+    def piece_weights(self, split: str, labelled_weight: float = LABELLED_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
         idx = self.pieces(split)
         w = np.diff(self.offsets)[idx].astype(np.float64)
         w *= np.array([SOURCE_WEIGHTS.get(s, 1.0) for s in self.source[idx]])
+        w *= np.where(self.labelled[idx], labelled_weight, 1.0)
         return idx, w / w.sum()
 
-    def window(self, piece: int, length: int, rng: np.random.Generator, bar_start: bool) -> tuple[int, int]:
-        """[start, stop) token range of one window; half the time it starts on a BAR."""
+    def window(self, piece: int, length: int, rng: np.random.Generator, bar_start: bool, from_start: bool = False) -> tuple[int, int]:
+        """[start, stop) token range of one window: from the piece's START token, or else half the
+        time from a BAR, otherwise anywhere."""
         a, b = int(self.offsets[piece]), int(self.offsets[piece + 1])
         if b - a <= length + 1:
             return a, b
+        if from_start:
+            return a, a + length + 1
         if bar_start:
             bars = np.flatnonzero(self.tokens[a : b - length - 1] == VOCAB.bar)
             if len(bars):
@@ -98,10 +111,26 @@ class TokenDataset:
         return s, s + length + 1
 
     def sample(
-        self, split: str, batch: int, length: int, rng: np.random.Generator, dropout: Dropout, augment: bool = True
+        self,
+        split: str,
+        batch: int,
+        length: int,
+        rng: np.random.Generator,
+        dropout: Dropout,
+        augment: bool = True,
+        *,
+        labelled_weight: float = LABELLED_WEIGHT,
+        start_share: float = 0.0,
     ) -> Batch:
-        idx, p = self.piece_weights(split)
-        pieces = rng.choice(idx, size=batch, p=p)
+        """`start_share` of the windows open the piece (START, density flag, first bar): where the
+        emotion condition decides the key and the feel instead of being implied by earlier notes."""
+        idx, p = self.piece_weights(split, labelled_weight)
+        return self._batch(rng.choice(idx, size=batch, p=p), length, rng, dropout, augment, start_share)
+
+    def _batch(
+        self, pieces: np.ndarray | list[int], length: int, rng: np.random.Generator, dropout: Dropout, augment: bool, start_share: float
+    ) -> Batch:
+        batch = len(pieces)
         toks = np.full((batch, length + 1), VOCAB.pad, dtype=np.int64)
         tval = np.full((batch, length), np.nan, dtype=np.float32)
         taro = np.full((batch, length), np.nan, dtype=np.float32)
@@ -109,7 +138,7 @@ class TokenDataset:
         gval = np.full(batch, np.nan, dtype=np.float32)
         garo = np.full(batch, np.nan, dtype=np.float32)
         for r, piece in enumerate(pieces):
-            s, e = self.window(int(piece), length, rng, bar_start=rng.random() < 0.5)
+            s, e = self.window(int(piece), length, rng, bar_start=rng.random() < 0.5, from_start=rng.random() < start_share)
             seq = self.tokens[s:e].copy()
             if augment:
                 seq = self.transpose(seq, int(rng.integers(-TRANSPOSE, TRANSPOSE + 1)))
@@ -133,6 +162,10 @@ class TokenDataset:
             boundary=torch.from_numpy(bnd),
         )
         return Batch(inputs=t[:, :-1], targets=t[:, 1:], cond=cond)
+
+    def sample_piece(self, piece: int, length: int, rng: np.random.Generator) -> Batch:
+        """The opening window of one piece with its true labels (no dropout, no transposition)."""
+        return self._batch([piece], length, rng, NO_DROPOUT, augment=False, start_share=1.0)
 
     def transpose(self, seq: np.ndarray, k: int) -> np.ndarray:
         """Shift pitched NOTE_ON/OFF tokens by k semitones, unless a note would leave the 88 keys."""

@@ -19,15 +19,18 @@ from scipy.stats import spearmanr
 
 from emsync_core.music import metrics
 from emsync_core.music.api import GenerationRequest, GenerationResult, SamplingSettings, SceneCondition
-from emsync_core.music.dataset import TokenDataset
+from emsync_core.music.dataset import NO_DROPOUT, TokenDataset
 from emsync_core.music.generator import Generator
-from emsync_core.music.tokens import Note, decode, notes_from_midi
-from emsync_core.music.train import NO_DROPOUT, evaluate
+from emsync_core.music.tokens import Note, decode, notes_from_midi, to_midi_bytes
+from emsync_core.music.train import evaluate
+from emsync_core.music.vocab import VOCAB
 
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 RENDER_SR = 16000
 MIN_CUT_GAP_S = 4.0  # the reference pipeline keeps cuts >= 4 s apart
 CHORD_GATE_S = 0.5
+VALENCE_SEED = 4000  # seeds of the reported valence pairs
+SELECTION_SEED = 9000  # seeds of the guidance sweep that picks the default weight
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,13 @@ class EvalSettings:
     accuracy_batches: int = 8
     batch_size: int = 16
     seed: int = 2026
+    #: classifier-free valence guidance of every request (1 = off); valence is also measured at 1
+    valence_guidance: float = SamplingSettings().valence_guidance
+    judge_pieces: int = 80  # held-out real labelled pieces scored by vibenet (the judge's own ceiling)
+
+    @property
+    def sampling(self) -> SamplingSettings:
+        return SamplingSettings(valence_guidance=self.valence_guidance)
 
 
 def notes_of(result: GenerationResult) -> list[Note]:
@@ -75,13 +85,13 @@ def cut_alignment(gen: Generator, s: EvalSettings, rng: np.random.Generator) -> 
         GenerationRequest(
             f"cut{i}", s.cut_duration_s,
             (SceneCondition(0.0, float(rng.uniform(-0.8, 0.8)), float(rng.uniform(-0.8, 0.8))),),
-            random_cuts(rng, s.cut_duration_s), seed=1000 + i,
+            random_cuts(rng, s.cut_duration_s), seed=1000 + i, sampling=s.sampling,
         )
         for i in range(s.cut_requests)
     ]
     with_b = run_batched(gen, reqs, s.batch_size)
     without_b = run_batched(gen, reqs, s.batch_size, use_boundary=False)
-    gate = SamplingSettings(chord_gate_s=CHORD_GATE_S)
+    gate = replace(s.sampling, chord_gate_s=CHORD_GATE_S)
     gated = run_batched(gen, [replace(r, sampling=gate) for r in reqs], s.batch_size)
 
     def rate(results: list[GenerationResult], cut_lists: list[tuple[float, ...]]) -> float:
@@ -112,7 +122,7 @@ def arousal_control(gen: Generator, s: EvalSettings) -> dict:
     reqs, levels = [], []
     for a in s.arousal_levels:
         for k in range(s.arousal_seeds):
-            reqs.append(GenerationRequest(f"a{a}_{k}", s.arousal_duration_s, (SceneCondition(0.0, 0.0, a),), (), seed=2000 + k))
+            reqs.append(GenerationRequest(f"a{a}_{k}", s.arousal_duration_s, (SceneCondition(0.0, 0.0, a),), (), seed=2000 + k, sampling=s.sampling))
             levels.append(a)
     res = run_batched(gen, reqs, s.batch_size)
     dens = [metrics.note_density(notes_of(r), s.arousal_duration_s) for r in res]
@@ -133,7 +143,7 @@ def scene_following(gen: Generator, s: EvalSettings) -> dict:
     for k in range(s.scene_pairs):
         for sign in (1, -1):
             scenes = (SceneCondition(0.0, -0.8 * sign, -0.8 * sign), SceneCondition(half, 0.8 * sign, 0.8 * sign))
-            reqs.append(GenerationRequest(f"scene{k}_{sign}", 2 * half, scenes, (half,), seed=3000 + k))
+            reqs.append(GenerationRequest(f"scene{k}_{sign}", 2 * half, scenes, (half,), seed=3000 + k, sampling=s.sampling))
     res = run_batched(gen, reqs, s.batch_size)
     follows, diffs = 0, []
     for r, out in zip(reqs, res):
@@ -146,32 +156,140 @@ def scene_following(gen: Generator, s: EvalSettings) -> dict:
     return {"requests": len(reqs), "share_high_arousal_scene_denser": follows / len(reqs), "mean_density_gain": float(np.mean(diffs))}
 
 
+def scene_valence_following(gen: Generator, s: EvalSettings) -> dict:
+    """Two scenes of opposite valence (arousal 0 in both): does vibenet hear the positive half as
+    the more positive one? Each half is rendered and judged on its own."""
+    import vibenet
+
+    judge = vibenet.load_model()
+    half = s.arousal_duration_s / 2
+    reqs = []
+    for k in range(s.scene_pairs):
+        for sign in (1, -1):
+            scenes = (SceneCondition(0.0, -0.8 * sign, 0.0), SceneCondition(half, 0.8 * sign, 0.0))
+            reqs.append(GenerationRequest(f"vscene{k}_{sign}", 2 * half, scenes, (half,), seed=3500 + k, sampling=s.sampling))
+    follows = 0
+    for r, out in zip(reqs, run_batched(gen, reqs, s.batch_size)):
+        notes = notes_of(out)
+        first = [n for n in notes if n.start < half]
+        second = [replace(n, start=n.start - half, end=n.end - half) for n in notes if n.start >= half]
+        if not first or not second:
+            continue
+        v1, v2 = (vibenet_valence(judge, to_midi_bytes(part)) for part in (first, second))
+        follows += (v2 > v1) == (r.scenes[1].valence > 0)
+    return {"requests": len(reqs), "share_positive_scene_judged_more_positive": follows / len(reqs)}
+
+
 def render(midi_bytes: bytes) -> np.ndarray:
     """FluidSynth with the General MIDI FluidR3 soundfont, 16 kHz mono (vibenet's rate)."""
     return pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes)).fluidsynth(fs=RENDER_SR, synthesizer=SOUNDFONT).astype(np.float32)
 
 
-def valence_control(gen: Generator, s: EvalSettings) -> dict:
-    """V=+0.8 vs V=-0.8 at the same seed and arousal, judged by vibenet on FluidSynth audio."""
-    import vibenet
+def vibenet_valence(judge, midi_bytes: bytes) -> float:
+    return float(judge.predict(render(midi_bytes), sr=RENDER_SR)[0].valence)
 
-    judge = vibenet.load_model()
+
+def pair_wins(pos: list[float], neg: list[float]) -> float:
+    """Share of (positive, negative) pairs the positive one wins (= ROC AUC of the judge's scores)."""
+    return float(np.mean([p > n for p in pos for n in neg])) if pos and neg else float("nan")
+
+
+def valence_pairs(gen: Generator, judge, s: EvalSettings, guidance: float, seed0: int) -> dict:
+    """`s.valence_pairs` pairs V=+0.8 / V=-0.8 at the same seed and arousal (-0.5 and 0.5 in turn),
+    rendered with FluidSynth and scored by vibenet; key mode by Krumhansl-Schmuckler."""
     reqs = []
     for k in range(s.valence_pairs):
         a = (-0.5, 0.5)[k % 2]
         for v in (0.8, -0.8):
-            reqs.append(GenerationRequest(f"v{v}_{k}", s.valence_duration_s, (SceneCondition(0.0, v, a),), (), seed=4000 + k))
+            sampling = SamplingSettings(valence_guidance=guidance)
+            reqs.append(GenerationRequest(f"v{v}_{k}", s.valence_duration_s, (SceneCondition(0.0, v, a),), (), seed=seed0 + k, sampling=sampling))
     res = run_batched(gen, reqs, s.batch_size)
-    scores = [float(judge.predict(render(r.midi_bytes), sr=RENDER_SR)[0].valence) for r in res]
-    modes = [metrics.key_mode(notes_of(r)) for r in res]
+    scores = [vibenet_valence(judge, r.midi_bytes) for r in res]
+    notes = [notes_of(r) for r in res]
+    modes = [metrics.key_mode(n) for n in notes]
     pos, neg = scores[0::2], scores[1::2]
     return {
-        "pairs": s.valence_pairs,
+        "mean_scale_consistency": float(np.nanmean([metrics.scale_consistency(n) for n in notes])),
         "share_positive_beats_negative": float(np.mean([p > n for p, n in zip(pos, neg)])),
         "mean_vibenet_valence_pos": float(np.mean(pos)),
         "mean_vibenet_valence_neg": float(np.mean(neg)),
         "major_share_pos": float(np.mean([m == "major" for m in modes[0::2]])),
         "major_share_neg": float(np.mean([m == "major" for m in modes[1::2]])),
+    }
+
+
+def valence_control(gen: Generator, s: EvalSettings) -> dict:
+    """Valence pairs at the evaluated guidance, and the same pairs without guidance, in the same run."""
+    import vibenet
+
+    judge = vibenet.load_model()
+    out: dict = {"pairs": s.valence_pairs, "valence_guidance": s.valence_guidance}
+    out |= valence_pairs(gen, judge, s, s.valence_guidance, VALENCE_SEED)
+    if s.valence_guidance != 1.0:
+        out |= {f"unguided_{k}": v for k, v in valence_pairs(gen, judge, s, 1.0, VALENCE_SEED).items()}
+    return out
+
+
+def guidance_sweep(gen: Generator, s: EvalSettings, weights: list[float]) -> list[dict]:
+    """Valence pairs for each guidance weight on selection seeds, kept apart from the evaluation's
+    seeds, so the default weight is not chosen on the numbers it is reported with."""
+    import vibenet
+
+    torch.set_num_threads(1)
+    judge = vibenet.load_model()
+    return [{"valence_guidance": g} | valence_pairs(gen, judge, s, g, SELECTION_SEED) for g in weights]
+
+
+def judge_ceiling(ds: TokenDataset, s: EvalSettings) -> dict:
+    """vibenet on held-out real pieces labelled positive vs negative (same rendering, same length):
+    how well the judge itself separates valence, i.e. the best a generator can score."""
+    import vibenet
+
+    judge = vibenet.load_model()
+    scores: dict[bool, list[float]] = {True: [], False: []}
+    modes: dict[bool, list[str | None]] = {True: [], False: []}
+    for i in ds.pieces("test")[ds.labelled[ds.pieces("test")]][: s.judge_pieces]:
+        a, b = ds.offsets[i], ds.offsets[i + 1]
+        valence = float(np.nanmean(ds.valence[a:b].astype(np.float32)))
+        notes = decode(ds.tokens[a:b], end_s=s.valence_duration_s)
+        if not np.isfinite(valence) or valence == 0 or len(metrics.pitched(notes)) < 10:
+            continue
+        scores[valence > 0].append(vibenet_valence(judge, to_midi_bytes(notes)))
+        modes[valence > 0].append(metrics.key_mode(notes))
+    return {
+        "pieces_pos": len(scores[True]),
+        "pieces_neg": len(scores[False]),
+        "share_pairs_positive_beats_negative": pair_wins(scores[True], scores[False]),
+        "mean_vibenet_valence_pos": float(np.mean(scores[True])),
+        "mean_vibenet_valence_neg": float(np.mean(scores[False])),
+        "major_share_pos": float(np.mean([m == "major" for m in modes[True]])),
+        "major_share_neg": float(np.mean([m == "major" for m in modes[False]])),
+    }
+
+
+def valence_sensitivity(gen: Generator, ds: TokenDataset, s: EvalSettings) -> dict:
+    """Does the model use the valence sign? Held-out NLL of labelled test pieces (their opening
+    window, where the key is not yet implied by earlier notes) with the true valence, the flipped
+    one and none (null vector): a model that follows valence explains the music best with the truth."""
+    rng = np.random.default_rng(s.seed)
+    nll = {"true": 0.0, "flipped": 0.0, "null": 0.0}
+    wins = tokens = pieces = 0
+    test = ds.pieces("test")
+    for i in test[ds.labelled[test]][: s.judge_pieces]:
+        b = ds.sample_piece(int(i), gen.context, rng)
+        per = {}
+        for name, sign in (("true", 1.0), ("flipped", -1.0), ("null", float("nan"))):
+            cond = replace(b.cond, valence=b.cond.valence * sign, token_valence=b.cond.token_valence * sign)
+            with torch.inference_mode():
+                logits, _ = gen.model(b.inputs, cond)
+            mask = b.targets != VOCAB.pad
+            per[name] = float(torch.nn.functional.cross_entropy(logits[mask], b.targets[mask], reduction="sum"))
+            nll[name] += per[name]
+        wins += per["true"] < per["flipped"]
+        tokens += int((b.targets != VOCAB.pad).sum())
+        pieces += 1
+    return {"pieces": pieces, "tokens": tokens, "share_true_beats_flipped": wins / max(pieces, 1)} | {
+        f"nll_{k}": v / max(tokens, 1) for k, v in nll.items()
     }
 
 
@@ -226,6 +344,7 @@ def run_eval(gen: Generator, cache: Path, s: EvalSettings, out_json: Path | None
         ("arousal_control", lambda: arousal_control(gen, s)),
         ("scene_following", lambda: scene_following(gen, s)),
         ("valence_control", lambda: valence_control(gen, s)),
+        ("scene_valence_following", lambda: scene_valence_following(gen, s)),
     ]
     generated: list[GenerationResult] = []
     for name, fn in steps:
@@ -242,6 +361,9 @@ def run_eval(gen: Generator, cache: Path, s: EvalSettings, out_json: Path | None
         report["musicality"] = musicality([notes_of(r) for r in generated], real, s.cut_duration_s, s.real_window_s)
         report["musicality"]["real_pieces"] = len(real)
         report["heldout_next_token"] = next_token_accuracy(gen, ds, s)
+        report["valence_sensitivity"] = valence_sensitivity(gen, ds, s)
+    with console.status("eval: vibenet on held-out real pieces (the judge's ceiling)"):
+        report["valence_judge_ceiling"] = judge_ceiling(ds, s)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     print_report(report, console)
     if out_json:
@@ -268,9 +390,19 @@ def print_report(r: dict, console: Console) -> None:
     t.add_row("arousal Spearman vs mean velocity", f"{a['spearman_velocity']:.3f}")
     sc = r["scene_following"]
     t.add_row("two-scene requests: high-arousal scene denser", f"{sc['share_high_arousal_scene_denser']:.3f}")
+    t.add_row("two-scene requests: positive-valence scene judged more positive (vibenet)", f"{r['scene_valence_following']['share_positive_scene_judged_more_positive']:.3f}")
     v = r["valence_control"]
-    t.add_row(f"vibenet: V=+0.8 beats V=-0.8 ({v['pairs']} pairs)", f"{v['share_positive_beats_negative']:.3f}")
-    t.add_row("major-key share V=+0.8 / V=-0.8", f"{v['major_share_pos']:.2f} / {v['major_share_neg']:.2f}")
+    t.add_row(f"vibenet: V=+0.8 beats V=-0.8 ({v['pairs']} pairs, guidance {v['valence_guidance']})", f"{v['share_positive_beats_negative']:.3f}")
+    t.add_row("  mean vibenet valence V=+0.8 / V=-0.8", f"{v['mean_vibenet_valence_pos']:.3f} / {v['mean_vibenet_valence_neg']:.3f}")
+    t.add_row("  major-key share V=+0.8 / V=-0.8", f"{v['major_share_pos']:.2f} / {v['major_share_neg']:.2f}")
+    if "unguided_share_positive_beats_negative" in v:
+        t.add_row("  same pairs without guidance: wins / major share +/-", f"{v['unguided_share_positive_beats_negative']:.3f} / {v['unguided_major_share_pos']:.2f} / {v['unguided_major_share_neg']:.2f}")
+    vs = r["valence_sensitivity"]
+    t.add_row(f"  held-out NLL of labelled openings, true / flipped / no valence ({vs['pieces']} pieces)", f"{vs['nll_true']:.4f} / {vs['nll_flipped']:.4f} / {vs['nll_null']:.4f}")
+    t.add_row("  pieces better explained by their true valence than the flipped one", f"{vs['share_true_beats_flipped']:.3f}")
+    j = r["valence_judge_ceiling"]
+    t.add_row(f"  judge ceiling: held-out real +V beats -V ({j['pieces_pos']}+/{j['pieces_neg']}- pieces, all pairs)", f"{j['share_pairs_positive_beats_negative']:.3f}")
+    t.add_row("  real pieces: major-key share +V / -V", f"{j['major_share_pos']:.2f} / {j['major_share_neg']:.2f}")
     for k, m in r["musicality"].items():
         if isinstance(m, dict):
             t.add_row(f"{k}: overlap with held-out real (gen/real mean)", f"{m['overlapping_area']:.3f} ({m['generated_mean']:.2f}/{m['real_mean']:.2f})")
@@ -279,3 +411,16 @@ def print_report(r: dict, console: Console) -> None:
     t.add_row("held-out next-token loss", f"{h['loss']:.3f}")
     t.add_row("eval seconds", f"{r['seconds']}")
     console.print(t)
+
+
+def print_sweep(rows: list[dict]) -> None:
+    t = Table(title="valence guidance sweep (selection seeds)")
+    for col in ("guidance", "V+ beats V-", "vibenet V+ / V-", "major share V+ / V-", "scale consistency"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(
+            f"{r['valence_guidance']:g}", f"{r['share_positive_beats_negative']:.3f}",
+            f"{r['mean_vibenet_valence_pos']:.3f} / {r['mean_vibenet_valence_neg']:.3f}",
+            f"{r['major_share_pos']:.2f} / {r['major_share_neg']:.2f}", f"{r['mean_scale_consistency']:.3f}",
+        )
+    Console().print(t)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import torch
 
 from emsync_core.music.api import GenerationRequest, GenerationResult
 from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT, CheckpointMeta, file_sha256, load_checkpoint
-from emsync_core.music.model import BOUNDARY_MAX_S, N_PREFIX, Conditions, KVCache, MusicTransformer
-from emsync_core.music.sampling import NEVER_SAMPLED, loss_weight_correction, sample_token
+from emsync_core.music.model import BOUNDARY_MAX_S, Conditions, KVCache, MusicTransformer
+from emsync_core.music.sampling import NEVER_SAMPLED, guided, loss_weight_correction, sample_rows
 from emsync_core.music.tokens import chord_token_times, decode, to_midi_bytes
 from emsync_core.music.vocab import STEP_S, VOCAB
 
@@ -33,9 +34,13 @@ class _Sequence:
     boundary: list[float] = field(default_factory=list)
     cursor: int = 0  # in 8 ms steps
     pending: list[float] = field(default_factory=list)
-    open_notes: set[int] = field(default_factory=set)  # NOTE_OFF token ids that are allowed
+    mask: torch.Tensor = field(default_factory=lambda: _BASE_MASK.clone())  # banned tokens, kept up to date
     started: float = 0.0
     finished_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self.scene_starts = [s.start_s for s in self.request.scenes]
+        self.global_va = _global_va(self.request)
 
     @property
     def now(self) -> float:
@@ -46,10 +51,13 @@ class _Sequence:
         r = self.request
         return self.now >= r.duration_s or len(self.tokens) >= r.sampling.max_tokens
 
+    @property
+    def guidance(self) -> float:
+        return self.request.sampling.valence_guidance
+
     def scene_va(self) -> tuple[float, float]:
-        scenes = self.request.scenes
-        i = max(0, bisect.bisect_right([s.start_s for s in scenes], self.now) - 1)
-        return scenes[i].valence, scenes[i].arousal
+        scene = self.request.scenes[max(0, bisect.bisect_right(self.scene_starts, self.now) - 1)]
+        return scene.valence, scene.arousal
 
     def push(self, tok: int) -> None:
         """Append a token, advance the time cursor, consume/drop cuts, record its conditioning."""
@@ -57,14 +65,15 @@ class _Sequence:
         if VOCAB.is_shift(tok):
             self.cursor += VOCAB.shift_steps(tok)
         elif VOCAB.is_on(tok):
-            self.open_notes.add(tok - VOCAB.on0 + VOCAB.off0)
+            self.mask[tok - VOCAB.on0 + VOCAB.off0] = False  # its NOTE_OFF becomes allowed
         elif VOCAB.is_off(tok):
-            self.open_notes.discard(tok)
+            self.mask[tok] = True
         elif tok == VOCAB.chord and self.pending:
             nearest = min(self.pending, key=lambda c: abs(c - self.now))
             if abs(nearest - self.now) <= CUT_CONSUME_S:
                 self.pending.remove(nearest)
-        self.pending = [c for c in self.pending if c >= self.now - CUT_CONSUME_S]
+        if self.pending and self.pending[0] < self.now - CUT_CONSUME_S:
+            self.pending = [c for c in self.pending if c >= self.now - CUT_CONSUME_S]
         v, a = self.scene_va()
         self.token_valence.append(v)
         self.token_arousal.append(a)
@@ -74,15 +83,30 @@ class _Sequence:
             self.boundary.append(min(BOUNDARY_MAX_S, self.pending[0] - self.now) if self.pending else BOUNDARY_MAX_S)
 
     def banned(self) -> torch.Tensor:
-        mask = torch.zeros(VOCAB.size, dtype=torch.bool)
-        mask[list(NEVER_SAMPLED)] = True
-        mask[VOCAB.off0 : VOCAB.vel0] = True
-        if self.open_notes:
-            mask[list(self.open_notes)] = False
+        """Never-sampled tokens, NOTE_OFFs of silent notes, and CHORD away from cuts when gated."""
         gate = self.request.sampling.chord_gate_s
-        if gate is not None and not any(abs(c - self.now) <= gate for c in self.pending):
-            mask[VOCAB.chord] = True
-        return mask
+        if gate is not None:
+            self.mask[VOCAB.chord] = not any(abs(c - self.now) <= gate for c in self.pending)
+        return self.mask
+
+
+def _base_mask() -> torch.Tensor:
+    mask = torch.zeros(VOCAB.size, dtype=torch.bool)
+    mask[list(NEVER_SAMPLED)] = True
+    mask[VOCAB.off0 : VOCAB.vel0] = True
+    return mask
+
+
+_BASE_MASK = _base_mask()
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One batch row of the model: a sequence with its valence, or its guidance twin without it
+    (valence replaced by the learned null vector; arousal and boundaries kept)."""
+
+    seq: _Sequence
+    valence: bool
 
 
 def validate(request: GenerationRequest) -> None:
@@ -94,6 +118,8 @@ def validate(request: GenerationRequest) -> None:
     for s in request.scenes:
         if not (-1.0 <= s.valence <= 1.0 and -1.0 <= s.arousal <= 1.0):
             raise ValueError(f"{request.request_id}: valence/arousal must lie in [-1, 1]")
+    if request.sampling.valence_guidance < 0:
+        raise ValueError(f"{request.request_id}: valence_guidance must be >= 0")
 
 
 def _global_va(request: GenerationRequest) -> tuple[float, float]:
@@ -105,6 +131,11 @@ def _global_va(request: GenerationRequest) -> tuple[float, float]:
         sum(wi * s.valence for wi, s in zip(w, request.scenes)) / total,
         sum(wi * s.arousal for wi, s in zip(w, request.scenes)) / total,
     )
+
+
+def _rows(seqs: list[_Sequence]) -> list[_Row]:
+    """Every sequence once, then a valence-free twin for each guided one."""
+    return [_Row(s, True) for s in seqs] + [_Row(s, False) for s in seqs if s.guidance != 1.0]
 
 
 class Generator:
@@ -121,32 +152,70 @@ class Generator:
     def context(self) -> int:
         return self.model.cfg.context
 
-    def _conditions(self, seqs: list[_Sequence], lo: int, hi: int) -> Conditions:
-        """Conditions for tokens [lo, hi) of every sequence (all sequences share a length)."""
-        dev = self.device
-        gva = [_global_va(s.request) for s in seqs]
+    def _conditions(self, rows: list[_Row], lo: int, hi: int) -> Conditions:
+        """Conditions for tokens [lo, hi) of every row (all sequences share a length); NaN = null vector."""
+        nan = float("nan")
+        span = hi - lo
         return Conditions(
-            valence=torch.tensor([g[0] for g in gva], device=dev),
-            arousal=torch.tensor([g[1] for g in gva], device=dev),
-            token_valence=torch.tensor([s.token_valence[lo:hi] for s in seqs], device=dev),
-            token_arousal=torch.tensor([s.token_arousal[lo:hi] for s in seqs], device=dev),
-            boundary=torch.tensor([s.boundary[lo:hi] for s in seqs], device=dev),
+            valence=torch.tensor([r.seq.global_va[0] if r.valence else nan for r in rows], device=self.device),
+            arousal=torch.tensor([r.seq.global_va[1] for r in rows], device=self.device),
+            token_valence=torch.tensor([r.seq.token_valence[lo:hi] if r.valence else [nan] * span for r in rows], device=self.device),
+            token_arousal=torch.tensor([r.seq.token_arousal[lo:hi] for r in rows], device=self.device),
+            boundary=torch.tensor([r.seq.boundary[lo:hi] for r in rows], device=self.device),
         )
 
-    def _window(self, seqs: list[_Sequence], keep: int) -> tuple[torch.Tensor, KVCache]:
-        """Run the last `keep` tokens from scratch (prefill); returns last logits and a fresh cache."""
-        n = len(seqs[0].tokens)
+    def _window(self, rows: list[_Row], keep: int) -> tuple[torch.Tensor, KVCache]:
+        """Encode the last `keep` tokens from scratch (prefill); returns last logits and a fresh cache."""
+        n = len(rows[0].seq.tokens)
         lo = max(0, n - keep)
-        toks = torch.tensor([s.tokens[lo:] for s in seqs], device=self.device)
-        logits, cache = self.model(toks, self._conditions(seqs, lo, n))
+        toks = torch.tensor([r.seq.tokens[lo:] for r in rows], device=self.device)
+        logits, cache = self.model(toks, self._conditions(rows, lo, n), keep_cache=True)
         return logits[:, -1], cache
 
-    @torch.no_grad()
+    def _step(self, rows: list[_Row], cache: KVCache) -> torch.Tensor:
+        """One cached step: the newest token of every row in, next-token logits out."""
+        n = len(rows[0].seq.tokens)
+        toks = torch.tensor([[r.seq.tokens[-1]] for r in rows], device=self.device)
+        logits, _ = self.model(toks, self._conditions(rows, n - 1, n), cache)
+        return logits[:, -1]
+
+    def _sample(self, active: list[_Sequence], logits: torch.Tensor) -> None:
+        """Valence guidance (twin rows follow the conditioned ones), then one sampled token per sequence."""
+        n = len(active)
+        conditioned = logits[:n]
+        guided_rows = [i for i, s in enumerate(active) if s.guidance != 1.0]
+        if guided_rows:
+            idx = torch.tensor(guided_rows)
+            weight = torch.tensor([active[i].guidance for i in guided_rows])
+            conditioned = conditioned.clone()
+            conditioned[idx] = guided(conditioned[idx], logits[n:], weight)
+        settings = [s.request.sampling for s in active]
+        picks = sample_rows(
+            conditioned,
+            torch.stack([s.banned() for s in active]),
+            torch.tensor([x.temperature for x in settings]),
+            torch.tensor([x.top_p for x in settings]),
+            torch.tensor([x.repetition_penalty for x in settings]),
+            [s.generator for s in active],
+            self.bias,
+        )
+        for s, tok in zip(active, picks):
+            s.push(tok)
+
+    @torch.inference_mode()
     def generate(
-        self, requests: list[GenerationRequest], *, use_boundary: bool = True, kv_cache: bool = True
+        self,
+        requests: list[GenerationRequest],
+        *,
+        use_boundary: bool = True,
+        kv_cache: bool = True,
+        cached_until: int = 0,
+        on_step: Callable[[int], None] | None = None,
     ) -> list[GenerationResult]:
         """Generate every request in lockstep. `use_boundary=False` feeds the null boundary vector
-        (ablation); `kv_cache=False` re-runs the whole window each step (the reference's loop, for benchmarks)."""
+        (ablation); `kv_cache=False` re-runs the whole window each step (the reference's loop, for
+        benchmarks), after the first `cached_until` tokens, which still use the cache (so a benchmark
+        reaches a full window quickly); `on_step` is called with the sequence length after every step."""
         t0 = time.perf_counter()
         seqs = []
         for r in requests:
@@ -157,29 +226,28 @@ class Generator:
                 s.push(tok)
             seqs.append(s)
         active = list(seqs)
-        last, cache = self._window(active, self.context)
+        rows = _rows(active)
+        last, cache = self._window(rows, self.context)
         while active:
-            for row, s in enumerate(active):
-                s.push(sample_token(last[row], s.banned(), s.request.sampling, s.generator, self.bias))
-            still = [i for i, s in enumerate(active) if not s.done]
+            self._sample(active, last)
+            if on_step:
+                on_step(len(active[0].tokens))
             for s in active:
                 if s.done and s.finished_at is None:
                     s.finished_at = time.perf_counter()
-            if not still:
+            if all(s.done for s in active):
                 break
-            if len(still) < len(active):
-                idx = torch.tensor(still, device=self.device)
-                cache = [(k.index_select(0, idx), v.index_select(0, idx)) for k, v in cache]
-                active = [active[i] for i in still]
-            n = len(active[0].tokens)
-            if not kv_cache:
-                last, cache = self._window(active, self.context)
-            elif cache[0][0].shape[2] - N_PREFIX >= self.context:
-                last, cache = self._window(active, self.context // 2)
+            if any(s.done for s in active):
+                active = [s for s in active if not s.done]
+                keep = [i for i, r in enumerate(rows) if not r.seq.done]
+                cache = cache.select(torch.tensor(keep, device=self.device))
+                rows = [rows[i] for i in keep]
+            if not kv_cache and len(active[0].tokens) >= cached_until:
+                last, cache = self._window(rows, self.context)
+            elif cache.tokens >= cache.capacity:
+                last, cache = self._window(rows, self.context // 2)
             else:
-                toks = torch.tensor([[s.tokens[-1]] for s in active], device=self.device)
-                logits, cache = self.model(toks, self._conditions(active, n - 1, n), cache)
-                last = logits[:, -1]
+                last = self._step(rows, cache)
         return [self._result(s) for s in seqs]
 
     def _result(self, s: _Sequence) -> GenerationResult:

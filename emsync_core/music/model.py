@@ -32,11 +32,44 @@ class ModelConfig:
 
 PRESETS: dict[str, ModelConfig] = {
     "reference": ModelConfig(n_layers=11, d_model=512, n_heads=8, d_ff=2048, context=1216),
-    "small": ModelConfig(n_layers=4, d_model=256, n_heads=4, d_ff=768, context=384),
+    "small": ModelConfig(n_layers=4, d_model=256, n_heads=4, d_ff=768, context=512),
     "tiny": ModelConfig(n_layers=2, d_model=64, n_heads=2, d_ff=128, context=128),
 }
 
-KVCache = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class KVCache:
+    """Keys and values of every layer in buffers sized for the whole window, written in place.
+
+    A generation step then costs one token's projections and one attention read; growing the cache
+    with torch.cat would copy the whole window on every step.
+    """
+
+    keys: list[torch.Tensor]  # per layer (B, H, N_PREFIX + context, Dh)
+    values: list[torch.Tensor]
+    length: int = 0  # filled positions, prepended condition vectors included
+
+    @classmethod
+    def empty(cls, cfg: ModelConfig, batch: int, like: torch.Tensor) -> KVCache:
+        shape = (batch, cfg.n_heads, N_PREFIX + cfg.context, cfg.d_model // cfg.n_heads)
+        return cls(
+            [like.new_zeros(shape) for _ in range(cfg.n_layers)],
+            [like.new_zeros(shape) for _ in range(cfg.n_layers)],
+        )
+
+    @property
+    def tokens(self) -> int:
+        """Token positions held (the prepended vectors not counted)."""
+        return self.length - N_PREFIX
+
+    @property
+    def capacity(self) -> int:
+        return self.keys[0].shape[2] - N_PREFIX
+
+    def select(self, rows: torch.Tensor) -> KVCache:
+        """The cache of a subset of the batch rows (sequences that are still generating)."""
+        return KVCache([k.index_select(0, rows) for k in self.keys], [v.index_select(0, rows) for v in self.values], self.length)
 
 
 class ScalarEmbedding(nn.Module):
@@ -61,8 +94,8 @@ def rotary_tables(positions: int, dh: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, start: int) -> torch.Tensor:
-    """Rotary position embedding on (B, H, T, Dh): attention sees relative offsets."""
-    cos, sin = cos[start : start + x.shape[2]], sin[start : start + x.shape[2]]
+    """Rotary position embedding on (..., T, Dh) (queries and keys in one call): attention sees relative offsets."""
+    cos, sin = cos[start : start + x.shape[-2]], sin[start : start + x.shape[-2]]
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
 
@@ -84,21 +117,25 @@ class Block(nn.Module):
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None):
+    def forward(self, x: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
+        """`cache` (when given) holds the earlier positions; this step's keys/values are written into it."""
         b, t, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        start = 0 if past is None else past[0].shape[2]
-        q, k = rotary(q, self.cos, self.sin, start), rotary(k, self.cos, self.sin, start)
-        if past is not None:
-            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        qkv = self.qkv(self.ln1(x)).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        start = 0 if cache is None else cache.length
         if t > 1 and start > 0:
             raise ValueError("multi-token steps on a non-empty cache are not supported")
+        qk = rotary(qkv[:2], self.cos, self.sin, start)
+        q, k, v = qk[0], qk[1], qkv[2]
+        if cache is not None:
+            end = start + t
+            cache.keys[layer][:, :, start:end] = k
+            cache.values[layer][:, :, start:end] = v
+            k, v = cache.keys[layer][:, :, :end], cache.values[layer][:, :, :end]
         att = F.scaled_dot_product_attention(
             q, k, v, is_causal=t > 1, dropout_p=self.p_drop if self.training else 0.0
         )
         x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
-        x = x + self.drop(self.ff(self.ln2(x)))
-        return x, (k, v)
+        return x + self.drop(self.ff(self.ln2(x)))
 
 
 @dataclass
@@ -151,18 +188,25 @@ class MusicTransformer(nn.Module):
         return x + self.local_valence(cond.token_valence) + self.local_arousal(cond.token_arousal)
 
     def forward(
-        self, tokens: torch.Tensor, cond: Conditions, cache: KVCache | None = None
-    ) -> tuple[torch.Tensor, KVCache]:
-        """Logits for every token position. With `cache`, `tokens` are the next step(s) after it."""
+        self, tokens: torch.Tensor, cond: Conditions, cache: KVCache | None = None, *, keep_cache: bool = False
+    ) -> tuple[torch.Tensor, KVCache | None]:
+        """Logits for every token position.
+
+        Without `cache` the window is encoded from the prepended vectors on (a fresh cache is returned
+        when `keep_cache`); with `cache`, `tokens` is the next single step and the cache is advanced.
+        """
         if cache is None:
             prefix = torch.stack([self.valence(cond.valence), self.arousal(cond.arousal)], dim=1)
             x = torch.cat([prefix, self.embed_tokens(tokens, cond, 0)], dim=1)
+            if keep_cache:
+                cache = KVCache.empty(self.cfg, tokens.shape[0], x)
+            out_slice = slice(N_PREFIX, None)
         else:
-            x = self.embed_tokens(tokens, cond, cache[0][0].shape[2] - N_PREFIX)
+            x = self.embed_tokens(tokens, cond, cache.tokens)
+            out_slice = slice(None)
         x = self.drop(x)
-        new_cache: KVCache = []
         for i, block in enumerate(self.blocks):
-            x, kv = block(x, None if cache is None else cache[i])
-            new_cache.append(kv)
-        logits = self.head(self.ln_f(x))
-        return (logits[:, N_PREFIX:] if cache is None else logits), new_cache
+            x = block(x, cache, i)
+        if cache is not None:
+            cache.length += x.shape[1]
+        return self.head(self.ln_f(x[:, out_slice])), cache

@@ -1,4 +1,4 @@
-"""One sampling step: temperature, nucleus, the repetition rule, seeded per request."""
+"""One sampling step for a batch: guidance, temperature, nucleus, the repetition rule, seeded per request."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import math
 
 import torch
 
-from emsync_core.music.api import SamplingSettings
 from emsync_core.music.vocab import VOCAB
 
 #: Logits are rounded to this step before sampling so a request's tokens do not depend on float
@@ -15,14 +14,19 @@ LOGIT_QUANTUM = 1e-3
 NEVER_SAMPLED = (VOCAB.pad, VOCAB.start, VOCAB.less, VOCAB.more)
 
 
-def nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
-    """Probabilities restricted to the smallest set whose mass reaches top_p, renormalised."""
-    sorted_p, order = probs.sort(descending=True)
-    keep = (sorted_p.cumsum(0) - sorted_p) < top_p
-    keep[0] = True
-    out = torch.zeros_like(probs)
-    out[order[keep]] = sorted_p[keep]
-    return out / out.sum()
+def guided(conditional: torch.Tensor, unconditional: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Classifier-free guidance: move the logits `weight` times as far from the unconditional
+    prediction as the condition moves them (1 = plain conditional sampling)."""
+    return unconditional + weight.unsqueeze(-1) * (conditional - unconditional)
+
+
+def nucleus(probs: torch.Tensor, top_p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per row of (R, V) probabilities: the sorted probabilities kept by top-p (others 0), their token
+    ids, and how many were kept."""
+    sorted_p, order = probs.sort(dim=-1, descending=True)
+    keep = (sorted_p.cumsum(-1) - sorted_p) < top_p.unsqueeze(-1)
+    keep[:, 0] = True
+    return sorted_p * keep, order, keep.sum(-1)
 
 
 def loss_weight_correction(weights: dict[int, float], vocab_size: int) -> torch.Tensor:
@@ -38,19 +42,31 @@ def loss_weight_correction(weights: dict[int, float], vocab_size: int) -> torch.
     return bias
 
 
-def sample_token(
+def sample_rows(
     logits: torch.Tensor,
     banned: torch.Tensor,
-    settings: SamplingSettings,
-    generator: torch.Generator,
+    temperature: torch.Tensor,
+    top_p: torch.Tensor,
+    repetition_penalty: torch.Tensor,
+    generators: list[torch.Generator],
     bias: torch.Tensor | None = None,
-) -> int:
-    """Sample one token from a (V,) logit row; `banned` is a (V,) bool mask, `bias` a (V,) offset."""
+) -> list[int]:
+    """Sample one token per row of (R, V) logits; `banned` is (R, V) bool, settings are (R,) tensors.
+
+    Each row draws exactly one uniform number from its own generator and inverts the nucleus CDF,
+    so a request's tokens depend on its seed and logits only, never on the rest of the batch.
+    """
     logits = logits.float() if bias is None else logits.float() + bias
     logits = torch.round(logits / LOGIT_QUANTUM) * LOGIT_QUANTUM
     logits = logits.masked_fill(banned, float("-inf"))
-    probs = nucleus(torch.softmax(logits / settings.temperature, dim=0), settings.top_p)
-    if int((probs > 0).sum()) <= 2:
-        hotter = settings.temperature * settings.repetition_penalty
-        probs = nucleus(torch.softmax(logits / hotter, dim=0), settings.top_p)
-    return int(torch.multinomial(probs, 1, generator=generator))
+    kept, order, n_kept = nucleus(torch.softmax(logits / temperature.unsqueeze(-1), dim=-1), top_p)
+    narrow = n_kept <= 2
+    if bool(narrow.any()):  # the reference's repetition rule: sample hotter when top-p leaves <= 2 tokens
+        hotter = (temperature * repetition_penalty)[narrow].unsqueeze(-1)
+        k2, o2, _ = nucleus(torch.softmax(logits[narrow] / hotter, dim=-1), top_p[narrow])
+        kept, order = kept.clone(), order.clone()
+        kept[narrow], order[narrow] = k2, o2
+    cdf = kept.cumsum(-1)
+    u = torch.cat([torch.rand(1, generator=g) for g in generators]) * cdf[:, -1]
+    pick = torch.searchsorted(cdf, u.unsqueeze(-1)).clamp_max(cdf.shape[-1] - 1)
+    return order.gather(-1, pick).squeeze(-1).tolist()

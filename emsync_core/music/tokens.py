@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import mido
 import numpy as np
 import pretty_midi
 
@@ -20,6 +19,7 @@ from emsync_core.music.vocab import (
     bin_velocity,
     velocity_bin,
 )
+from emsync_core.render.midi import with_cut_markers
 
 DRUMS = GROUPS.index("drums")
 OUTPUT_TEMPO_BPM = 120.0
@@ -177,7 +177,7 @@ def chord_token_times(tokens: list[int] | np.ndarray) -> list[float]:
 
 
 def to_midi_bytes(notes: list[Note], cuts_s: list[float] | tuple[float, ...] = ()) -> bytes:
-    """Type-1 MIDI: one named track per group with its GM program, 120 BPM, a 'cut N' marker per cut."""
+    """Type-1 MIDI: one named track per group with its GM program, 120 BPM, a "cut" marker per cut."""
     pm = pretty_midi.PrettyMIDI(initial_tempo=OUTPUT_TEMPO_BPM)
     for g, name in enumerate(GROUPS):
         group_notes = [n for n in notes if n.group == g]
@@ -188,29 +188,4 @@ def to_midi_bytes(notes: list[Note], cuts_s: list[float] | tuple[float, ...] = (
         pm.instruments.append(inst)
     buf = io.BytesIO()
     pm.write(buf)
-    mid = mido.MidiFile(file=io.BytesIO(buf.getvalue()))
-    ticks_per_s = mid.ticks_per_beat * OUTPUT_TEMPO_BPM / 60.0
-    track0 = mid.tracks[0]
-    absolute, t = [], 0
-    for msg in track0:
-        t += msg.time
-        absolute.append((t, 0, msg))
-    end_of_track = [a for a in absolute if a[2].type == "end_of_track"]
-    absolute = [a for a in absolute if a[2].type != "end_of_track"]
-    absolute += [
-        (int(round(c * ticks_per_s)), 1, mido.MetaMessage("marker", text=f"cut {i + 1}"))
-        for i, c in enumerate(cuts_s)
-    ]
-    absolute.sort(key=lambda a: (a[0], a[1]))
-    last = absolute[-1][0] if absolute else 0
-    absolute += [(max(last, e[0]), 2, e[2]) for e in end_of_track] or [
-        (last, 2, mido.MetaMessage("end_of_track"))
-    ]
-    track0.clear()
-    prev = 0
-    for tick, _, msg in absolute:
-        track0.append(msg.copy(time=tick - prev))
-        prev = tick
-    out = io.BytesIO()
-    mid.save(file=out)
-    return out.getvalue()
+    return with_cut_markers(buf.getvalue(), list(cuts_s))

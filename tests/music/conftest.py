@@ -18,6 +18,22 @@ def midi_root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_cache(midi_root, tmp_path_factory) -> Path:
+    """A tokenised cache of six real files (EMOPIA, POP909, Groove), dealt into train, val, test in turn."""
+    import numpy as np
+
+    from emsync_core.music.dataprep import build_cache
+    from emsync_core.music.sources import emopia_specs, pop909_specs, simple_specs
+
+    specs = emopia_specs(midi_root)[:3] + pop909_specs(midi_root)[:1] + simple_specs(midi_root / "groove", "groove", "drummer1/session1/*.mid")[:2]
+    path = build_cache(specs, tmp_path_factory.mktemp("music") / "cache.npz", processes=1)
+    data = dict(np.load(path))
+    data["split"] = np.array([("train", "val", "test")[i % 3] for i in range(len(data["split"]))])
+    np.savez(path, **data)
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_generator():
     from emsync_core.music.checkpoint import CheckpointMeta
     from emsync_core.music.generator import Generator

@@ -6,19 +6,24 @@ import numpy as np
 import pytest
 
 from emsync_core.cli.music import parse_scene
-from emsync_core.music.dataprep import build_cache
-from emsync_core.music.dataset import Dropout, TokenDataset
-from emsync_core.music.sources import emopia_specs, pop909_specs, simple_specs
+from emsync_core.music.dataset import LABELLED_WEIGHT, Dropout, TokenDataset
 from emsync_core.music.vocab import N_PITCH, VOCAB
 
 
 @pytest.fixture(scope="module")
-def dataset(midi_root, tmp_path_factory):
-    specs = emopia_specs(midi_root)[:3] + pop909_specs(midi_root)[:1] + simple_specs(midi_root / "groove", "groove", "drummer1/session1/*.mid")[:2]
-    path = build_cache(specs, tmp_path_factory.mktemp("music") / "cache.npz", processes=1)
-    ds = TokenDataset(path)
+def dataset(small_cache):
+    ds = TokenDataset(small_cache)
     ds.split[:] = "train"  # a handful of files: use them all for sampling
     return ds
+
+
+def test_labelled_pieces_are_weighted_up(dataset):
+    idx, p = dataset.piece_weights("train")
+    lengths = np.diff(dataset.offsets)[idx]
+    per_token = p / lengths
+    labelled = dataset.labelled[idx]
+    assert labelled.any() and (~labelled).any()  # EMOPIA has valence labels, POP909 and Groove none
+    assert per_token[labelled].min() == pytest.approx(LABELLED_WEIGHT * per_token[~labelled].max())
 
 
 def test_windows_and_labels(dataset):
@@ -51,3 +56,10 @@ def test_transpose_moves_pitched_notes_only(dataset):
 def test_parse_scene():
     assert parse_scene("0.5,-0.2") == (0.0, 0.5, -0.2)
     assert parse_scene("12.5:-0.3,0.8") == (12.5, -0.3, 0.8)
+
+
+def test_windows_can_open_the_piece(dataset):
+    b = dataset.sample("train", 16, 64, np.random.default_rng(2), Dropout(0.0, 0.0, 0.0), start_share=1.0)
+    assert (b.inputs[:, 0] == VOCAB.start).all()
+    one = dataset.sample_piece(0, 64, np.random.default_rng(3))
+    assert one.inputs[0, 0] == VOCAB.start and one.inputs.shape == (1, 64)
