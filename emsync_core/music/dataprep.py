@@ -14,8 +14,9 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from contextlib import ExitStack
 from dataclasses import dataclass
-from multiprocessing import Pool
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -177,11 +178,16 @@ def tokenise(spec: PieceSpec) -> TokenisedPiece | None:
 
 
 def build_cache(specs: list[PieceSpec], out: Path, processes: int = 2) -> Path:
-    """Tokenise all specs (at most 2 processes on this machine) and write one .npz."""
+    """Tokenise all specs (in `processes` spawned workers, or inline for 1) and write one .npz."""
     pieces: list[TokenisedPiece] = []
     failed = 0
-    with Pool(processes) as pool:
-        for piece in tqdm(pool.imap_unordered(tokenise, specs, chunksize=8), total=len(specs), desc="tokenise"):
+    with ExitStack() as stack:
+        if processes > 1:  # spawned, not forked: a fork of a process with running threads can deadlock
+            pool = stack.enter_context(get_context("spawn").Pool(processes))
+            results = pool.imap_unordered(tokenise, specs, chunksize=8)
+        else:
+            results = map(tokenise, specs)
+        for piece in tqdm(results, total=len(specs), desc="tokenise"):
             if piece is None:
                 failed += 1
             else:
