@@ -72,9 +72,13 @@ class SpeechModels:
         return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks]
 
     def transcribe(self, audio: np.ndarray) -> list[Segment]:
-        """English transcript segments of a chunk (times from its start), voiced parts only."""
+        """English transcript segments of a chunk (times from its start), voiced parts only.
+
+        Greedy decoding only (temperature 0): faster-whisper's default fallback re-decodes a chunk it
+        finds repetitive by random sampling, which made the same audio give different transcripts."""
         segments, _ = self.whisper.transcribe(
-            audio, language="en", beam_size=1, vad_filter=True, condition_on_previous_text=False, without_timestamps=False
+            audio, language="en", beam_size=1, vad_filter=True, condition_on_previous_text=False, without_timestamps=False,
+            temperature=0.0,
         )
         return [Segment(s.start, s.end, s.text.strip()) for s in segments if s.text.strip() and s.no_speech_prob < 0.8]
 
