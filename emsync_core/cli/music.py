@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -80,9 +79,7 @@ def generate_cmd(
 
     scenes = tuple(sorted((SceneCondition(*parse_scene(s)) for s in va), key=lambda s: s.start_s))
     cut_list = tuple(float(c) for c in cuts.split(",") if c.strip())
-    sampling = SamplingSettings(temperature=temperature, top_p=top_p)
-    if guidance is not None:
-        sampling = replace(sampling, valence_guidance=guidance)
+    sampling = SamplingSettings(temperature=temperature, top_p=top_p, **({} if guidance is None else {"valence_guidance": guidance}))
     req = GenerationRequest(out.stem, duration, scenes, cut_list, seed, sampling)
     res = load_generator(checkpoint).generate([req])[0]
     out.parent.mkdir(parents=True, exist_ok=True)

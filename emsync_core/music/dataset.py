@@ -76,6 +76,10 @@ class TokenDataset:
     def pieces(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.split == split)
 
+    def labelled_pieces(self, split: str) -> np.ndarray:
+        """Pieces of a split that carry a valence label (piece-level or per measure)."""
+        return np.flatnonzero((self.split == split) & self.labelled)
+
     def summary(self) -> dict[str, dict[str, dict[str, int]]]:
         """{source: {split: {pieces, tokens}}} for the model card."""
         lengths = np.diff(self.offsets)

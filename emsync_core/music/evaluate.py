@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import asdict, dataclass, replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -156,12 +157,17 @@ def scene_following(gen: Generator, s: EvalSettings) -> dict:
     return {"requests": len(reqs), "share_high_arousal_scene_denser": follows / len(reqs), "mean_density_gain": float(np.mean(diffs))}
 
 
+@cache
+def valence_judge():
+    """vibenet, loaded once per process for every valence measurement."""
+    import vibenet
+
+    return vibenet.load_model()
+
+
 def scene_valence_following(gen: Generator, s: EvalSettings) -> dict:
     """Two scenes of opposite valence (arousal 0 in both): does vibenet hear the positive half as
     the more positive one? Each half is rendered and judged on its own."""
-    import vibenet
-
-    judge = vibenet.load_model()
     half = s.arousal_duration_s / 2
     reqs = []
     for k in range(s.scene_pairs):
@@ -175,7 +181,7 @@ def scene_valence_following(gen: Generator, s: EvalSettings) -> dict:
         second = [replace(n, start=n.start - half, end=n.end - half) for n in notes if n.start >= half]
         if not first or not second:
             continue
-        v1, v2 = (vibenet_valence(judge, to_midi_bytes(part)) for part in (first, second))
+        v1, v2 = (vibenet_valence(to_midi_bytes(part)) for part in (first, second))
         follows += (v2 > v1) == (r.scenes[1].valence > 0)
     return {"requests": len(reqs), "share_positive_scene_judged_more_positive": follows / len(reqs)}
 
@@ -185,8 +191,8 @@ def render(midi_bytes: bytes) -> np.ndarray:
     return pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes)).fluidsynth(fs=RENDER_SR, synthesizer=SOUNDFONT).astype(np.float32)
 
 
-def vibenet_valence(judge, midi_bytes: bytes) -> float:
-    return float(judge.predict(render(midi_bytes), sr=RENDER_SR)[0].valence)
+def vibenet_valence(midi_bytes: bytes) -> float:
+    return float(valence_judge().predict(render(midi_bytes), sr=RENDER_SR)[0].valence)
 
 
 def pair_wins(pos: list[float], neg: list[float]) -> float:
@@ -194,7 +200,7 @@ def pair_wins(pos: list[float], neg: list[float]) -> float:
     return float(np.mean([p > n for p in pos for n in neg])) if pos and neg else float("nan")
 
 
-def valence_pairs(gen: Generator, judge, s: EvalSettings, guidance: float, seed0: int) -> dict:
+def valence_pairs(gen: Generator, s: EvalSettings, guidance: float, seed0: int) -> dict:
     """`s.valence_pairs` pairs V=+0.8 / V=-0.8 at the same seed and arousal (-0.5 and 0.5 in turn),
     rendered with FluidSynth and scored by vibenet; key mode by Krumhansl-Schmuckler."""
     reqs = []
@@ -204,7 +210,7 @@ def valence_pairs(gen: Generator, judge, s: EvalSettings, guidance: float, seed0
             sampling = SamplingSettings(valence_guidance=guidance)
             reqs.append(GenerationRequest(f"v{v}_{k}", s.valence_duration_s, (SceneCondition(0.0, v, a),), (), seed=seed0 + k, sampling=sampling))
     res = run_batched(gen, reqs, s.batch_size)
-    scores = [vibenet_valence(judge, r.midi_bytes) for r in res]
+    scores = [vibenet_valence(r.midi_bytes) for r in res]
     notes = [notes_of(r) for r in res]
     modes = [metrics.key_mode(n) for n in notes]
     pos, neg = scores[0::2], scores[1::2]
@@ -220,41 +226,32 @@ def valence_pairs(gen: Generator, judge, s: EvalSettings, guidance: float, seed0
 
 def valence_control(gen: Generator, s: EvalSettings) -> dict:
     """Valence pairs at the evaluated guidance, and the same pairs without guidance, in the same run."""
-    import vibenet
-
-    judge = vibenet.load_model()
     out: dict = {"pairs": s.valence_pairs, "valence_guidance": s.valence_guidance}
-    out |= valence_pairs(gen, judge, s, s.valence_guidance, VALENCE_SEED)
+    out |= valence_pairs(gen, s, s.valence_guidance, VALENCE_SEED)
     if s.valence_guidance != 1.0:
-        out |= {f"unguided_{k}": v for k, v in valence_pairs(gen, judge, s, 1.0, VALENCE_SEED).items()}
+        out |= {f"unguided_{k}": v for k, v in valence_pairs(gen, s, 1.0, VALENCE_SEED).items()}
     return out
 
 
 def guidance_sweep(gen: Generator, s: EvalSettings, weights: list[float]) -> list[dict]:
     """Valence pairs for each guidance weight on selection seeds, kept apart from the evaluation's
     seeds, so the default weight is not chosen on the numbers it is reported with."""
-    import vibenet
-
     torch.set_num_threads(1)
-    judge = vibenet.load_model()
-    return [{"valence_guidance": g} | valence_pairs(gen, judge, s, g, SELECTION_SEED) for g in weights]
+    return [{"valence_guidance": g} | valence_pairs(gen, s, g, SELECTION_SEED) for g in weights]
 
 
 def judge_ceiling(ds: TokenDataset, s: EvalSettings) -> dict:
     """vibenet on held-out real pieces labelled positive vs negative (same rendering, same length):
     how well the judge itself separates valence, i.e. the best a generator can score."""
-    import vibenet
-
-    judge = vibenet.load_model()
     scores: dict[bool, list[float]] = {True: [], False: []}
     modes: dict[bool, list[str | None]] = {True: [], False: []}
-    for i in ds.pieces("test")[ds.labelled[ds.pieces("test")]][: s.judge_pieces]:
+    for i in ds.labelled_pieces("test")[: s.judge_pieces]:
         a, b = ds.offsets[i], ds.offsets[i + 1]
         valence = float(np.nanmean(ds.valence[a:b].astype(np.float32)))
         notes = decode(ds.tokens[a:b], end_s=s.valence_duration_s)
         if not np.isfinite(valence) or valence == 0 or len(metrics.pitched(notes)) < 10:
             continue
-        scores[valence > 0].append(vibenet_valence(judge, to_midi_bytes(notes)))
+        scores[valence > 0].append(vibenet_valence(to_midi_bytes(notes)))
         modes[valence > 0].append(metrics.key_mode(notes))
     return {
         "pieces_pos": len(scores[True]),
@@ -274,8 +271,7 @@ def valence_sensitivity(gen: Generator, ds: TokenDataset, s: EvalSettings) -> di
     rng = np.random.default_rng(s.seed)
     nll = {"true": 0.0, "flipped": 0.0, "null": 0.0}
     wins = tokens = pieces = 0
-    test = ds.pieces("test")
-    for i in test[ds.labelled[test]][: s.judge_pieces]:
+    for i in ds.labelled_pieces("test")[: s.judge_pieces]:
         b = ds.sample_piece(int(i), gen.context, rng)
         per = {}
         for name, sign in (("true", 1.0), ("flipped", -1.0), ("null", float("nan"))):

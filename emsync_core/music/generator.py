@@ -164,12 +164,12 @@ class Generator:
             boundary=torch.tensor([r.seq.boundary[lo:hi] for r in rows], device=self.device),
         )
 
-    def _window(self, rows: list[_Row], keep: int) -> tuple[torch.Tensor, KVCache]:
-        """Encode the last `keep` tokens from scratch (prefill); returns last logits and a fresh cache."""
+    def _window(self, rows: list[_Row], keep: int, keep_cache: bool = True) -> tuple[torch.Tensor, KVCache | None]:
+        """Encode the last `keep` tokens from scratch; returns last logits and (prefill) a fresh cache."""
         n = len(rows[0].seq.tokens)
         lo = max(0, n - keep)
         toks = torch.tensor([r.seq.tokens[lo:] for r in rows], device=self.device)
-        logits, cache = self.model(toks, self._conditions(rows, lo, n), keep_cache=True)
+        logits, cache = self.model(toks, self._conditions(rows, lo, n), keep_cache=keep_cache)
         return logits[:, -1], cache
 
     def _step(self, rows: list[_Row], cache: KVCache) -> torch.Tensor:
@@ -240,10 +240,10 @@ class Generator:
             if any(s.done for s in active):
                 active = [s for s in active if not s.done]
                 keep = [i for i, r in enumerate(rows) if not r.seq.done]
-                cache = cache.select(torch.tensor(keep, device=self.device))
+                cache = None if cache is None else cache.select(torch.tensor(keep, device=self.device))
                 rows = [rows[i] for i in keep]
-            if not kv_cache and len(active[0].tokens) >= cached_until:
-                last, cache = self._window(rows, self.context)
+            if not kv_cache and len(active[0].tokens) >= cached_until:  # the reference's loop keeps no cache
+                last, cache = self._window(rows, self.context, keep_cache=False)
             elif cache.tokens >= cache.capacity:
                 last, cache = self._window(rows, self.context // 2)
             else:

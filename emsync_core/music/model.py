@@ -37,7 +37,6 @@ PRESETS: dict[str, ModelConfig] = {
 }
 
 
-
 @dataclass
 class KVCache:
     """Keys and values of every layer in buffers sized for the whole window, written in place.

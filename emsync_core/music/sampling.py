@@ -64,7 +64,6 @@ def sample_rows(
     if bool(narrow.any()):  # the reference's repetition rule: sample hotter when top-p leaves <= 2 tokens
         hotter = (temperature * repetition_penalty)[narrow].unsqueeze(-1)
         k2, o2, _ = nucleus(torch.softmax(logits[narrow] / hotter, dim=-1), top_p[narrow])
-        kept, order = kept.clone(), order.clone()
         kept[narrow], order[narrow] = k2, o2
     cdf = kept.cumsum(-1)
     u = torch.cat([torch.rand(1, generator=g) for g in generators]) * cdf[:, -1]
