@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import resource
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -26,6 +26,9 @@ from emsync_core.music.labels import MinMaxScaler
 from emsync_core.music.model import PRESETS, MusicTransformer
 
 STEADY_STEPS = 32  # timed full-window steps per row (the reference-size window: 8, each costs seconds)
+#: seeds of the real-time measurement: tokens per second of music vary a lot between seeds (one 60 s
+#: request took 1,578 tokens, another 4,025), so one request is no measure of real time
+REALTIME_SEEDS = (7, 8, 9, 10)
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,23 @@ def steady_state(gen: Generator, name: str, batch: int, kv_cache: bool, full_win
     )
 
 
-def whole_request(gen: Generator, name: str, music_s: float, kv_cache: bool) -> SpeedRow:
+def whole_request(gen: Generator, name: str, music_s: float, kv_cache: bool, sampling: SamplingSettings = SamplingSettings(), seed: int = 7) -> SpeedRow:
     """One request of `music_s` seconds from the primer to the end, batch 1."""
-    req = GenerationRequest("rt", music_s, (SceneCondition(0.0, 0.3, 0.3),), (music_s / 3, 2 * music_s / 3), seed=7)
+    req = GenerationRequest("rt", music_s, (SceneCondition(0.0, 0.3, 0.3),), (music_s / 3, 2 * music_s / 3), seed=seed, sampling=sampling)
     w, c = time.perf_counter(), time.process_time()
     res = gen.generate([req], kv_cache=kv_cache)[0]
     return SpeedRow(
         name, 1, "kv cache" if kv_cache else "full window", f"whole request ({music_s:.0f} s of music)",
         res.n_tokens, time.perf_counter() - w, time.process_time() - c, _rss_mb(),
+    )
+
+
+def real_time(gen: Generator, music_s: float, sampling: SamplingSettings) -> SpeedRow:
+    """Requests of `music_s` seconds one after another at batch 1, one per seed of REALTIME_SEEDS, summed."""
+    rows = [whole_request(gen, gen.meta.version, music_s, True, sampling, seed) for seed in REALTIME_SEEDS]
+    return SpeedRow(
+        gen.meta.version, 1, "kv cache", f"real time ({len(rows)} x {music_s:.0f} s)", sum(r.tokens for r in rows),
+        sum(r.wall_s for r in rows), sum(r.cpu_s for r in rows), max(r.peak_rss_mb for r in rows),
     )
 
 
@@ -96,9 +108,13 @@ def run_music_bench(checkpoint: str | None, out: str, music_s: float, whole_s: f
     torch.set_num_threads(threads)
     console = Console()
     gen = load_generator(checkpoint)
-    rows: list[SpeedRow] = []
-    with console.status(f"{music_s:.0f} s of music, batch 1, KV cache"):
-        realtime = whole_request(gen, gen.meta.version, music_s, kv_cache=True)
+    with console.status(f"{len(REALTIME_SEEDS)} x {music_s:.0f} s of music, batch 1, KV cache"):
+        realtime = real_time(gen, music_s, SamplingSettings())
+    with console.status(f"{len(REALTIME_SEEDS)} x {music_s:.0f} s of music, batch 1, KV cache, valence cues off"):
+        # the cues change how many tokens a second of music takes, so real time is reported both ways
+        plain = real_time(gen, music_s, SamplingSettings(valence_cues=0.0))
+    plain = replace(plain, regime=f"{plain.regime}, valence cues off")
+    rows: list[SpeedRow] = [realtime, plain]
     models = [(gen.meta.version, gen, (1, 8), STEADY_STEPS)]
     if reference:
         models.append(("reference preset (untrained)", untrained("reference"), (1,), STEADY_STEPS // 4))
@@ -122,10 +138,13 @@ def run_music_bench(checkpoint: str | None, out: str, music_s: float, whole_s: f
         "speedup": {
             f"{name} batch {b} steady state": round(ratio(name, b, "steady"), 1) for name, _, batches, _ in models for b in batches
         } | {f"{gen.meta.version} whole request": round(ratio(gen.meta.version, 1, "whole"), 1)},
-        "music_seconds": music_s,
+        "music_seconds": music_s * len(REALTIME_SEEDS),
         "music_tokens": realtime.tokens,
-        "cpu_s_per_music_minute": realtime.cpu_s / music_s * 60,
-        "real_time_factor": music_s / realtime.wall_s,
+        "cpu_s_per_music_minute": realtime.cpu_s / (music_s * len(REALTIME_SEEDS)) * 60,
+        "real_time_factor": music_s * len(REALTIME_SEEDS) / realtime.wall_s,
+        "music_tokens_cues_off": plain.tokens,
+        "cpu_s_per_music_minute_cues_off": plain.cpu_s / (music_s * len(REALTIME_SEEDS)) * 60,
+        "real_time_factor_cues_off": music_s * len(REALTIME_SEEDS) / plain.wall_s,
         "peak_rss_mb_realtime": realtime.peak_rss_mb,
         "model_version": gen.meta.version,
     }
@@ -138,8 +157,10 @@ def run_music_bench(checkpoint: str | None, out: str, music_s: float, whole_s: f
     for k, v in report["speedup"].items():
         console.print(f"KV-cache speed-up, {k}: [bold]{v}x[/bold]")
     console.print(
-        f"{music_s:.0f} s of music at batch 1: {report['cpu_s_per_music_minute']:.1f} CPU-s per minute of music, "
-        f"{report['real_time_factor']:.1f}x real time, peak RSS {realtime.peak_rss_mb:.0f} MB"
+        f"{report['music_seconds']:.0f} s of music at batch 1: {report['cpu_s_per_music_minute']:.1f} CPU-s per minute of music, "
+        f"{report['real_time_factor']:.1f}x real time, peak RSS {realtime.peak_rss_mb:.0f} MB "
+        f"({realtime.tokens} tokens; valence cues off: {plain.tokens} tokens, "
+        f"{report['cpu_s_per_music_minute_cues_off']:.1f} CPU-s per minute, {report['real_time_factor_cues_off']:.1f}x real time)"
     )
     path = Path(out) / "music.json"
     path.parent.mkdir(parents=True, exist_ok=True)

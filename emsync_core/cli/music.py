@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from emsync_core.cli.options import given
+
 app = typer.Typer(help="Music generator: train, generate, eval.", no_args_is_help=True)
 
 
@@ -68,6 +70,7 @@ def generate_cmd(
     temperature: float = typer.Option(1.35),
     top_p: float = typer.Option(0.6),
     guidance: float = typer.Option(None, help="Valence guidance (classifier-free; 1 = off; default: the sampling default)."),
+    cues: float = typer.Option(None, help="Strength of the sampler's valence cues (mode, register, articulation; 0 = off; default 1)."),
     threads: int = typer.Option(1, help="torch threads (more threads than free cores slows generation down)."),
 ) -> None:
     """Write one soundtrack MIDI following the scenes' V/A and changing harmony on the cuts."""
@@ -79,7 +82,7 @@ def generate_cmd(
 
     scenes = tuple(sorted((SceneCondition(*parse_scene(s)) for s in va), key=lambda s: s.start_s))
     cut_list = tuple(float(c) for c in cuts.split(",") if c.strip())
-    sampling = SamplingSettings(temperature=temperature, top_p=top_p, **({} if guidance is None else {"valence_guidance": guidance}))
+    sampling = SamplingSettings(temperature=temperature, top_p=top_p, **given(valence_guidance=guidance, valence_cues=cues))
     req = GenerationRequest(out.stem, duration, scenes, cut_list, seed, sampling)
     res = load_generator(checkpoint).generate([req])[0]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -101,12 +104,13 @@ def eval_cmd(
     scene_pairs: int = typer.Option(6),
     real_pieces: int = typer.Option(40),
     guidance: float = typer.Option(None, help="Valence guidance for every request (1 = off; default: the sampling default)."),
-    sweep: str = typer.Option("", help="Only sweep these valence-guidance weights (e.g. 1,2,3) on selection seeds."),
+    cues: float = typer.Option(None, help="Valence-cue strength for every request (0 = off; default: the sampling default)."),
+    sweep: str = typer.Option("", help="Only sweep one sampling setting on selection seeds, e.g. valence_cues=0,0.5,1,1.5."),
 ) -> None:
     """Cut alignment, arousal/valence control, per-scene following, musicality, held-out accuracy.
 
-    With --sweep, only the valence pairs are generated, for each weight, on seeds kept apart from the
-    evaluation's (the way the default guidance weight is chosen)."""
+    With --sweep, only the valence pairs are generated, for each value, on seeds kept apart from the
+    evaluation's (the way the defaults of valence guidance and cues are chosen)."""
     from emsync_core.music import load_generator
     from emsync_core.music.evaluate import EvalSettings, run_eval
     from emsync_core.music.paths import DEFAULT_CACHE
@@ -114,13 +118,14 @@ def eval_cmd(
     settings = EvalSettings(
         cut_requests=cut_requests, arousal_seeds=arousal_seeds, valence_pairs=valence_pairs,
         scene_pairs=scene_pairs, real_pieces=real_pieces,
-        **({"valence_guidance": guidance} if guidance is not None else {}),
+        **given(valence_guidance=guidance, valence_cues=cues),
     )
     if sweep:
-        from emsync_core.music.evaluate import guidance_sweep, print_sweep
+        from emsync_core.music.evaluate import print_sweep, sampling_sweep
 
-        rows = guidance_sweep(load_generator(checkpoint), settings, [float(w) for w in sweep.split(",")])
-        print_sweep(rows)
+        name, _, values = sweep.partition("=")
+        rows = sampling_sweep(load_generator(checkpoint), settings, name, [float(w) for w in values.split(",")])
+        print_sweep(rows, name)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.with_name(out.stem + "_sweep.json").write_text(json.dumps(rows, indent=2))
         return

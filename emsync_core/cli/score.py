@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from emsync_core.cli.options import given
 from emsync_core.features.registry import DEFAULT_BACKBONES
 from rich.console import Console
 
@@ -23,6 +24,7 @@ def score(
     temperature: float = typer.Option(1.35, help="Sampling temperature (the method's 1.35)."),
     top_p: float = typer.Option(0.6, help="Nucleus top-p (the method's 0.6)."),
     guidance: float = typer.Option(None, help="Valence guidance (classifier-free; 1 = off; default: the generator's default)."),
+    cues: float = typer.Option(None, help="Strength of the sampler's valence cues (mode, register, articulation; 0 = off; default 1)."),
     generate_batch: int = typer.Option(8, help="Requests per generator batch."),
     classify_actors: int = typer.Option(1, help="Classifier actors."),
     generate_actors: int = typer.Option(1, help="Generator actors."),
@@ -59,7 +61,7 @@ def score(
 
     options = ScoreOptions(
         catalog=catalog, out=out, db=db, address=address, num_cpus=num_cpus, seed=seed,
-        sampling=SamplingSettings(temperature=temperature, top_p=top_p, **({} if guidance is None else {"valence_guidance": guidance})),
+        sampling=SamplingSettings(temperature=temperature, top_p=top_p, **given(valence_guidance=guidance, valence_cues=cues)),
         max_chunk_s=max_chunk_s,
         render=RenderSettings(mux_mode=mux, master=MasterSettings(target_lufs=lufs)), models=models,
         generate_batch=generate_batch, classify_actors=classify_actors, generate_actors=generate_actors,

@@ -27,6 +27,10 @@ class SamplingSettings:
     learns it from unlabelled music and valence dropout; arousal and cuts stay) and pushes the logits
     away from that valence-free prediction: 1 is plain conditional sampling, larger follows the
     requested valence more strongly, at the cost of one more batch row per request.
+
+    `valence_cues` (beyond the reference): strength of the sampler's valence cues (mode, register,
+    articulation; see `valence_cues.py`), scaled by each scene's valence; 0 leaves valence to the
+    learned condition alone.
     """
 
     temperature: float = 1.35
@@ -35,6 +39,7 @@ class SamplingSettings:
     max_tokens: int = 40_000
     chord_gate_s: float | None = None
     valence_guidance: float = 1.0
+    valence_cues: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -51,13 +51,19 @@ class EvalSettings:
     accuracy_batches: int = 8
     batch_size: int = 16
     seed: int = 2026
-    #: classifier-free valence guidance of every request (1 = off); valence is also measured at 1
+    #: classifier-free valence guidance (1 = off) and valence-cue strength (0 = off) of every
+    #: request; valence and musicality are also measured with the learned condition alone
     valence_guidance: float = SamplingSettings().valence_guidance
+    valence_cues: float = SamplingSettings().valence_cues
     judge_pieces: int = 80  # held-out real labelled pieces scored by vibenet (the judge's own ceiling)
 
     @property
     def sampling(self) -> SamplingSettings:
-        return SamplingSettings(valence_guidance=self.valence_guidance)
+        return SamplingSettings(valence_guidance=self.valence_guidance, valence_cues=self.valence_cues)
+
+
+#: The learned valence condition alone: no guidance, no sampler cues (the ablation of both).
+LEARNED_ONLY = SamplingSettings(valence_guidance=1.0, valence_cues=0.0)
 
 
 def notes_of(result: GenerationResult) -> list[Note]:
@@ -81,8 +87,9 @@ def run_batched(gen: Generator, reqs: list[GenerationRequest], batch: int, **kw)
     return out
 
 
-def cut_alignment(gen: Generator, s: EvalSettings, rng: np.random.Generator) -> tuple[dict, list[GenerationResult]]:
-    reqs = [
+def cut_requests(s: EvalSettings, rng: np.random.Generator) -> list[GenerationRequest]:
+    """Random V/A and 3-5 random cuts per request; their music is also what musicality measures."""
+    return [
         GenerationRequest(
             f"cut{i}", s.cut_duration_s,
             (SceneCondition(0.0, float(rng.uniform(-0.8, 0.8)), float(rng.uniform(-0.8, 0.8))),),
@@ -90,6 +97,9 @@ def cut_alignment(gen: Generator, s: EvalSettings, rng: np.random.Generator) -> 
         )
         for i in range(s.cut_requests)
     ]
+
+
+def cut_alignment(gen: Generator, s: EvalSettings, reqs: list[GenerationRequest], rng: np.random.Generator) -> tuple[dict, list[GenerationResult]]:
     with_b = run_batched(gen, reqs, s.batch_size)
     without_b = run_batched(gen, reqs, s.batch_size, use_boundary=False)
     gate = replace(s.sampling, chord_gate_s=CHORD_GATE_S)
@@ -120,21 +130,24 @@ def cut_alignment(gen: Generator, s: EvalSettings, rng: np.random.Generator) -> 
 
 
 def arousal_control(gen: Generator, s: EvalSettings) -> dict:
-    reqs, levels = [], []
-    for a in s.arousal_levels:
-        for k in range(s.arousal_seeds):
-            reqs.append(GenerationRequest(f"a{a}_{k}", s.arousal_duration_s, (SceneCondition(0.0, 0.0, a),), (), seed=2000 + k, sampling=s.sampling))
-            levels.append(a)
-    res = run_batched(gen, reqs, s.batch_size)
-    dens = [metrics.note_density(notes_of(r), s.arousal_duration_s) for r in res]
-    vel = [metrics.mean_velocity(notes_of(r)) for r in res]
-    per_level = {str(a): float(np.mean([d for d, l in zip(dens, levels) if l == a])) for a in s.arousal_levels}
-    return {
-        "requests": len(reqs),
-        "spearman_density": float(spearmanr(levels, dens).statistic),
-        "spearman_velocity": float(spearmanr(levels, vel).statistic),
-        "mean_density_per_level": per_level,
-    }
+    """Spearman(requested arousal, note density / mean velocity) over levels x seeds at V = 0, and the
+    same grid at V = +0.8 and -0.8 in turn (where the valence cues act too)."""
+    out: dict = {}
+    for name, valence in (("", lambda k: 0.0), ("valenced_", lambda k: (0.8, -0.8)[k % 2])):
+        reqs, levels = [], []
+        for a in s.arousal_levels:
+            for k in range(s.arousal_seeds):
+                reqs.append(GenerationRequest(f"a{a}_{k}", s.arousal_duration_s, (SceneCondition(0.0, valence(k), a),), (), seed=2000 + k, sampling=s.sampling))
+                levels.append(a)
+        notes = [notes_of(r) for r in run_batched(gen, reqs, s.batch_size)]
+        dens = [metrics.note_density(n, s.arousal_duration_s) for n in notes]
+        out |= {
+            f"{name}requests": len(reqs),
+            f"{name}spearman_density": float(spearmanr(levels, dens).statistic),
+            f"{name}spearman_velocity": float(spearmanr(levels, [metrics.mean_velocity(n) for n in notes]).statistic),
+            f"{name}mean_density_per_level": {str(a): float(np.mean([d for d, l in zip(dens, levels) if l == a])) for a in s.arousal_levels},
+        }
+    return out
 
 
 def scene_following(gen: Generator, s: EvalSettings) -> dict:
@@ -200,14 +213,13 @@ def pair_wins(pos: list[float], neg: list[float]) -> float:
     return float(np.mean([p > n for p in pos for n in neg])) if pos and neg else float("nan")
 
 
-def valence_pairs(gen: Generator, s: EvalSettings, guidance: float, seed0: int) -> dict:
+def valence_pairs(gen: Generator, s: EvalSettings, sampling: SamplingSettings, seed0: int) -> dict:
     """`s.valence_pairs` pairs V=+0.8 / V=-0.8 at the same seed and arousal (-0.5 and 0.5 in turn),
     rendered with FluidSynth and scored by vibenet; key mode by Krumhansl-Schmuckler."""
     reqs = []
     for k in range(s.valence_pairs):
         a = (-0.5, 0.5)[k % 2]
         for v in (0.8, -0.8):
-            sampling = SamplingSettings(valence_guidance=guidance)
             reqs.append(GenerationRequest(f"v{v}_{k}", s.valence_duration_s, (SceneCondition(0.0, v, a),), (), seed=seed0 + k, sampling=sampling))
     res = run_batched(gen, reqs, s.batch_size)
     scores = [vibenet_valence(r.midi_bytes) for r in res]
@@ -216,6 +228,9 @@ def valence_pairs(gen: Generator, s: EvalSettings, guidance: float, seed0: int) 
     pos, neg = scores[0::2], scores[1::2]
     return {
         "mean_scale_consistency": float(np.nanmean([metrics.scale_consistency(n) for n in notes])),
+        "mean_pitch_class_entropy": float(np.nanmean([metrics.pitch_class_entropy(n) for n in notes])),
+        "mean_pitch_pos": float(np.nanmean([np.mean([n.pitch for n in metrics.pitched(p)] or [np.nan]) for p in notes[0::2]])),
+        "mean_pitch_neg": float(np.nanmean([np.mean([n.pitch for n in metrics.pitched(p)] or [np.nan]) for p in notes[1::2]])),
         "share_positive_beats_negative": float(np.mean([p > n for p, n in zip(pos, neg)])),
         "mean_vibenet_valence_pos": float(np.mean(pos)),
         "mean_vibenet_valence_neg": float(np.mean(neg)),
@@ -225,19 +240,19 @@ def valence_pairs(gen: Generator, s: EvalSettings, guidance: float, seed0: int) 
 
 
 def valence_control(gen: Generator, s: EvalSettings) -> dict:
-    """Valence pairs at the evaluated guidance, and the same pairs without guidance, in the same run."""
-    out: dict = {"pairs": s.valence_pairs, "valence_guidance": s.valence_guidance}
-    out |= valence_pairs(gen, s, s.valence_guidance, VALENCE_SEED)
-    if s.valence_guidance != 1.0:
-        out |= {f"unguided_{k}": v for k, v in valence_pairs(gen, s, 1.0, VALENCE_SEED).items()}
+    """Valence pairs as evaluated, and the same pairs with the learned condition alone, in the same run."""
+    out: dict = {"pairs": s.valence_pairs, "valence_guidance": s.valence_guidance, "valence_cues": s.valence_cues}
+    out |= valence_pairs(gen, s, s.sampling, VALENCE_SEED)
+    if s.sampling != LEARNED_ONLY:
+        out |= {f"learned_only_{k}": v for k, v in valence_pairs(gen, s, LEARNED_ONLY, VALENCE_SEED).items()}
     return out
 
 
-def guidance_sweep(gen: Generator, s: EvalSettings, weights: list[float]) -> list[dict]:
-    """Valence pairs for each guidance weight on selection seeds, kept apart from the evaluation's
-    seeds, so the default weight is not chosen on the numbers it is reported with."""
+def sampling_sweep(gen: Generator, s: EvalSettings, name: str, values: list[float]) -> list[dict]:
+    """Valence pairs for each value of one SamplingSettings field (e.g. valence_cues) on selection
+    seeds, kept apart from the evaluation's, so a default is not chosen on the numbers it is reported with."""
     torch.set_num_threads(1)
-    return [{"valence_guidance": g} | valence_pairs(gen, s, g, SELECTION_SEED) for g in weights]
+    return [{name: v} | valence_pairs(gen, s, replace(s.sampling, **{name: v}), SELECTION_SEED) for v in values]
 
 
 def judge_ceiling(ds: TokenDataset, s: EvalSettings) -> dict:
@@ -335,8 +350,9 @@ def run_eval(gen: Generator, cache: Path, s: EvalSettings, out_json: Path | None
     console = Console()
     t0 = time.perf_counter()
     report: dict = {"model_version": gen.meta.version, "model_sha256": gen.sha256, "settings": asdict(s)}
+    cut_reqs = cut_requests(s, rng)
     steps = [
-        ("cut_alignment", lambda: cut_alignment(gen, s, rng)),
+        ("cut_alignment", lambda: cut_alignment(gen, s, cut_reqs, rng)),
         ("arousal_control", lambda: arousal_control(gen, s)),
         ("scene_following", lambda: scene_following(gen, s)),
         ("valence_control", lambda: valence_control(gen, s)),
@@ -356,6 +372,9 @@ def run_eval(gen: Generator, cache: Path, s: EvalSettings, out_json: Path | None
         real = real_windows(ds, s, rng)
         report["musicality"] = musicality([notes_of(r) for r in generated], real, s.cut_duration_s, s.real_window_s)
         report["musicality"]["real_pieces"] = len(real)
+        if s.sampling != LEARNED_ONLY:
+            plain = run_batched(gen, [replace(r, sampling=LEARNED_ONLY) for r in cut_reqs], s.batch_size)
+            report["musicality_learned_only"] = musicality([notes_of(r) for r in plain], real, s.cut_duration_s, s.real_window_s)
         report["heldout_next_token"] = next_token_accuracy(gen, ds, s)
         report["valence_sensitivity"] = valence_sensitivity(gen, ds, s)
     with console.status("eval: vibenet on held-out real pieces (the judge's ceiling)"):
@@ -384,24 +403,29 @@ def print_report(r: dict, console: Console) -> None:
     a = r["arousal_control"]
     t.add_row(f"arousal Spearman vs note density (n={a['requests']})", f"{a['spearman_density']:.3f}")
     t.add_row("arousal Spearman vs mean velocity", f"{a['spearman_velocity']:.3f}")
+    t.add_row("  same grid at V = +/-0.8: vs note density / mean velocity", f"{a['valenced_spearman_density']:.3f} / {a['valenced_spearman_velocity']:.3f}")
     sc = r["scene_following"]
     t.add_row("two-scene requests: high-arousal scene denser", f"{sc['share_high_arousal_scene_denser']:.3f}")
     t.add_row("two-scene requests: positive-valence scene judged more positive (vibenet)", f"{r['scene_valence_following']['share_positive_scene_judged_more_positive']:.3f}")
     v = r["valence_control"]
-    t.add_row(f"vibenet: V=+0.8 beats V=-0.8 ({v['pairs']} pairs, guidance {v['valence_guidance']})", f"{v['share_positive_beats_negative']:.3f}")
+    t.add_row(f"vibenet: V=+0.8 beats V=-0.8 ({v['pairs']} pairs, guidance {v['valence_guidance']}, cues {v['valence_cues']})", f"{v['share_positive_beats_negative']:.3f}")
     t.add_row("  mean vibenet valence V=+0.8 / V=-0.8", f"{v['mean_vibenet_valence_pos']:.3f} / {v['mean_vibenet_valence_neg']:.3f}")
     t.add_row("  major-key share V=+0.8 / V=-0.8", f"{v['major_share_pos']:.2f} / {v['major_share_neg']:.2f}")
-    if "unguided_share_positive_beats_negative" in v:
-        t.add_row("  same pairs without guidance: wins / major share +/-", f"{v['unguided_share_positive_beats_negative']:.3f} / {v['unguided_major_share_pos']:.2f} / {v['unguided_major_share_neg']:.2f}")
+    t.add_row("  mean pitch V=+0.8 / V=-0.8", f"{v['mean_pitch_pos']:.1f} / {v['mean_pitch_neg']:.1f}")
+    if "learned_only_share_positive_beats_negative" in v:
+        t.add_row("  same pairs, learned condition alone: wins / major share +/-", f"{v['learned_only_share_positive_beats_negative']:.3f} / {v['learned_only_major_share_pos']:.2f} / {v['learned_only_major_share_neg']:.2f}")
     vs = r["valence_sensitivity"]
     t.add_row(f"  held-out NLL of labelled openings, true / flipped / no valence ({vs['pieces']} pieces)", f"{vs['nll_true']:.4f} / {vs['nll_flipped']:.4f} / {vs['nll_null']:.4f}")
     t.add_row("  pieces better explained by their true valence than the flipped one", f"{vs['share_true_beats_flipped']:.3f}")
     j = r["valence_judge_ceiling"]
     t.add_row(f"  judge ceiling: held-out real +V beats -V ({j['pieces_pos']}+/{j['pieces_neg']}- pieces, all pairs)", f"{j['share_pairs_positive_beats_negative']:.3f}")
     t.add_row("  real pieces: major-key share +V / -V", f"{j['major_share_pos']:.2f} / {j['major_share_neg']:.2f}")
+    plain = r.get("musicality_learned_only", {})
     for k, m in r["musicality"].items():
         if isinstance(m, dict):
             t.add_row(f"{k}: overlap with held-out real (gen/real mean)", f"{m['overlapping_area']:.3f} ({m['generated_mean']:.2f}/{m['real_mean']:.2f})")
+            if k in plain:
+                t.add_row("  learned condition alone", f"{plain[k]['overlapping_area']:.3f} ({plain[k]['generated_mean']:.2f})")
     h = r["heldout_next_token"]
     t.add_row(f"held-out next-token accuracy ({h['tokens']} tokens)", f"{h['accuracy']:.3f}")
     t.add_row("held-out next-token loss", f"{h['loss']:.3f}")
@@ -409,14 +433,16 @@ def print_report(r: dict, console: Console) -> None:
     console.print(t)
 
 
-def print_sweep(rows: list[dict]) -> None:
-    t = Table(title="valence guidance sweep (selection seeds)")
-    for col in ("guidance", "V+ beats V-", "vibenet V+ / V-", "major share V+ / V-", "scale consistency"):
+def print_sweep(rows: list[dict], name: str) -> None:
+    t = Table(title=f"{name} sweep (selection seeds)")
+    for col in (name, "V+ beats V-", "vibenet V+ / V-", "major share V+ / V-", "mean pitch V+ / V-", "scale consistency", "pitch-class entropy"):
         t.add_column(col, justify="right")
     for r in rows:
         t.add_row(
-            f"{r['valence_guidance']:g}", f"{r['share_positive_beats_negative']:.3f}",
+            f"{r[name]:g}", f"{r['share_positive_beats_negative']:.3f}",
             f"{r['mean_vibenet_valence_pos']:.3f} / {r['mean_vibenet_valence_neg']:.3f}",
-            f"{r['major_share_pos']:.2f} / {r['major_share_neg']:.2f}", f"{r['mean_scale_consistency']:.3f}",
+            f"{r['major_share_pos']:.2f} / {r['major_share_neg']:.2f}",
+            f"{r['mean_pitch_pos']:.1f} / {r['mean_pitch_neg']:.1f}", f"{r['mean_scale_consistency']:.3f}",
+            f"{r['mean_pitch_class_entropy']:.2f}",
         )
     Console().print(t)

@@ -15,6 +15,7 @@ from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT, CheckpointMeta, fil
 from emsync_core.music.model import BOUNDARY_MAX_S, Conditions, KVCache, MusicTransformer
 from emsync_core.music.sampling import NEVER_SAMPLED, guided, loss_weight_correction, sample_rows
 from emsync_core.music.tokens import chord_token_times, decode, to_midi_bytes
+from emsync_core.music.valence_cues import TonalCentre, cue_logits
 from emsync_core.music.vocab import STEP_S, VOCAB
 
 PRIMER = (VOCAB.start, VOCAB.more, VOCAB.bar)
@@ -35,6 +36,7 @@ class _Sequence:
     cursor: int = 0  # in 8 ms steps
     pending: list[float] = field(default_factory=list)
     mask: torch.Tensor = field(default_factory=lambda: _BASE_MASK.clone())  # banned tokens, kept up to date
+    centre: TonalCentre = field(default_factory=TonalCentre)
     started: float = 0.0
     finished_at: float | None = None
 
@@ -62,6 +64,7 @@ class _Sequence:
     def push(self, tok: int) -> None:
         """Append a token, advance the time cursor, consume/drop cuts, record its conditioning."""
         self.tokens.append(tok)
+        self.centre.add(tok)
         if VOCAB.is_shift(tok):
             self.cursor += VOCAB.shift_steps(tok)
         elif VOCAB.is_on(tok):
@@ -88,6 +91,10 @@ class _Sequence:
         if gate is not None:
             self.mask[VOCAB.chord] = not any(abs(c - self.now) <= gate for c in self.pending)
         return self.mask
+
+    def cues(self) -> torch.Tensor:
+        """Valence-cue logit offsets for the next token, from the scene it falls in."""
+        return cue_logits(self.scene_va()[0], self.centre, self.request.sampling.valence_cues)
 
 
 def _base_mask() -> torch.Tensor:
@@ -118,8 +125,8 @@ def validate(request: GenerationRequest) -> None:
     for s in request.scenes:
         if not (-1.0 <= s.valence <= 1.0 and -1.0 <= s.arousal <= 1.0):
             raise ValueError(f"{request.request_id}: valence/arousal must lie in [-1, 1]")
-    if request.sampling.valence_guidance < 0:
-        raise ValueError(f"{request.request_id}: valence_guidance must be >= 0")
+    if request.sampling.valence_guidance < 0 or request.sampling.valence_cues < 0:
+        raise ValueError(f"{request.request_id}: valence_guidance and valence_cues must be >= 0")
 
 
 def _global_va(request: GenerationRequest) -> tuple[float, float]:
@@ -180,7 +187,7 @@ class Generator:
         return logits[:, -1]
 
     def _sample(self, active: list[_Sequence], logits: torch.Tensor) -> None:
-        """Valence guidance (twin rows follow the conditioned ones), then one sampled token per sequence."""
+        """Valence guidance (twin rows follow the conditioned ones) and cues, then one sampled token per sequence."""
         n = len(active)
         conditioned = logits[:n]
         guided_rows = [i for i, s in enumerate(active) if s.guidance != 1.0]
@@ -190,6 +197,9 @@ class Generator:
             conditioned = conditioned.clone()
             conditioned[idx] = guided(conditioned[idx], logits[n:], weight)
         settings = [s.request.sampling for s in active]
+        bias = self.bias
+        if any(x.valence_cues for x in settings):
+            bias = bias + torch.stack([s.cues() for s in active])
         picks = sample_rows(
             conditioned,
             torch.stack([s.banned() for s in active]),
@@ -197,7 +207,7 @@ class Generator:
             torch.tensor([x.top_p for x in settings]),
             torch.tensor([x.repetition_penalty for x in settings]),
             [s.generator for s in active],
-            self.bias,
+            bias,
         )
         for s, tok in zip(active, picks):
             s.push(tok)

@@ -53,8 +53,11 @@ def sample_rows(
 ) -> list[int]:
     """Sample one token per row of (R, V) logits; `banned` is (R, V) bool, settings are (R,) tensors.
 
-    Each row draws exactly one uniform number from its own generator and inverts the nucleus CDF,
-    so a request's tokens depend on its seed and logits only, never on the rest of the batch.
+    Each row draws exactly one uniform number from its own generator and inverts the CDF of the
+    nucleus laid out in token-id order, so a request's tokens depend on its seed and logits only,
+    never on the rest of the batch: batch composition moves logits by ~1e-6, which can tip one
+    rounded logit by a quantum; in token order that nudges the CDF by ~1e-3 of one probability,
+    where in sorted order it could reorder a run of tied tokens and change the pick.
     """
     logits = logits.float() if bias is None else logits.float() + bias
     logits = torch.round(logits / LOGIT_QUANTUM) * LOGIT_QUANTUM
@@ -65,7 +68,6 @@ def sample_rows(
         hotter = (temperature * repetition_penalty)[narrow].unsqueeze(-1)
         k2, o2, _ = nucleus(torch.softmax(logits[narrow] / hotter, dim=-1), top_p[narrow])
         kept[narrow], order[narrow] = k2, o2
-    cdf = kept.cumsum(-1)
+    cdf = torch.zeros_like(kept).scatter(-1, order, kept).cumsum(-1)
     u = torch.cat([torch.rand(1, generator=g) for g in generators]) * cdf[:, -1]
-    pick = torch.searchsorted(cdf, u.unsqueeze(-1)).clamp_max(cdf.shape[-1] - 1)
-    return order.gather(-1, pick).squeeze(-1).tolist()
+    return torch.searchsorted(cdf, u.unsqueeze(-1), side="right").clamp_max(cdf.shape[-1] - 1).squeeze(-1).tolist()

@@ -55,10 +55,12 @@ def regenerate_scene(db_url: str, out: str, video_id: str, scene_index: int, see
     if parent is None:
         raise RegenerateError(f"video {video.video_id} has no soundtrack yet: run `emsync score` first")
     sampling_fields = {f.name for f in dataclasses.fields(SamplingSettings)}
+    # soundtracks recorded before the valence cues existed were sampled without them
+    recorded = {"valence_cues": 0.0} | parent.sampling
     plan = ScorePlan(
         video.video_id, float(video.duration_s), tuple(parent.cuts_s),
         tuple(SceneMood(c["scene_index"], c["start_s"], c["end_s"], c["valence"], c["arousal"]) for c in parent.conditions),
-        parent.seed, SamplingSettings(**{k: v for k, v in parent.sampling.items() if k in sampling_fields}),
+        parent.seed, SamplingSettings(**{k: v for k, v in recorded.items() if k in sampling_fields}),
         float(parent.sampling.get("max_chunk_s", 120.0)),
         tuple(sorted({**{int(k): int(v) for k, v in parent.scene_seeds.items()}, scene_index: seed}.items())))
     settings = render_settings_of(parent.render)

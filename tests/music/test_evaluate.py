@@ -7,7 +7,7 @@ import json
 import math
 
 from emsync_core.bench.music_bench import run_music_bench
-from emsync_core.music.evaluate import EvalSettings, guidance_sweep, pair_wins, run_eval
+from emsync_core.music.evaluate import EvalSettings, pair_wins, run_eval, sampling_sweep
 
 
 def _settings(**kw) -> EvalSettings:
@@ -24,9 +24,9 @@ def test_eval_report(tiny_generator, small_cache, tmp_path):
     assert json.loads(out.read_text())["model_version"] == "tiny-random"
     cuts = report["cut_alignment"]
     assert cuts["cuts"] >= 6 and 0 <= cuts["hit_rate"] <= 1 and 0 <= cuts["hit_rate_boundary_disabled"] <= 1
-    assert report["arousal_control"]["requests"] == 4
+    assert report["arousal_control"]["requests"] == report["arousal_control"]["valenced_requests"] == 4
     v = report["valence_control"]
-    assert 0 <= v["share_positive_beats_negative"] <= 1 and 0 <= v["unguided_share_positive_beats_negative"] <= 1
+    assert 0 <= v["share_positive_beats_negative"] <= 1 and 0 <= v["learned_only_share_positive_beats_negative"] <= 1
     assert 0 <= v["mean_vibenet_valence_pos"] <= 1  # vibenet scores in [0, 1]
     ceiling = report["valence_judge_ceiling"]
     assert ceiling["pieces_pos"] + ceiling["pieces_neg"] >= 1  # the cache's EMOPIA clips are labelled
@@ -35,11 +35,13 @@ def test_eval_report(tiny_generator, small_cache, tmp_path):
     sens = report["valence_sensitivity"]
     assert sens["pieces"] >= 1 and sens["nll_true"] > 0 and sens["nll_null"] > 0
     assert set(report["musicality"]) >= {"pitch_class_entropy", "scale_consistency", "polyphony", "note_density"}
+    assert set(report["musicality_learned_only"]) == set(report["musicality"]) - {"real_pieces"}
 
 
-def test_guidance_sweep_uses_its_own_seeds(tiny_generator):
-    rows = guidance_sweep(tiny_generator, _settings(), [1.0, 3.0])
-    assert [r["valence_guidance"] for r in rows] == [1.0, 3.0]
+def test_sampling_sweep_varies_one_setting(tiny_generator):
+    rows = sampling_sweep(tiny_generator, _settings(), "valence_cues", [0.0, 2.0])
+    assert [r["valence_cues"] for r in rows] == [0.0, 2.0]
+    assert rows[0]["mean_pitch_pos"] != rows[1]["mean_pitch_pos"]
 
 
 def test_pair_wins_is_the_share_of_pairs():
@@ -56,4 +58,4 @@ def test_bench_music_writes_rows(tmp_path, monkeypatch):
     assert saved["speedup"] == report["speedup"]
     loops = {(r["batch"], r["regime"], r["loop"]) for r in saved["rows"]}
     assert {(1, "steady state", "kv cache"), (1, "steady state", "full window"), (8, "steady state", "full window")} <= loops
-    assert saved["cpu_s_per_music_minute"] > 0 and saved["real_time_factor"] > 0
+    assert saved["cpu_s_per_music_minute"] > 0 and saved["real_time_factor"] > 0 and saved["real_time_factor_cues_off"] > 0
