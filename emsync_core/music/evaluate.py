@@ -99,32 +99,34 @@ def cut_requests(s: EvalSettings, rng: np.random.Generator) -> list[GenerationRe
     ]
 
 
+def hit_rate(results: list[GenerationResult], cut_lists: list[tuple[float, ...]]) -> float:
+    """Share of cuts with a CHORD token or a 3+-note onset within +/-0.5 s."""
+    hits = total = 0
+    for res, cuts in zip(results, cut_lists):
+        events = res.chord_onsets_s + metrics.chord_onsets(notes_of(res))
+        h, n = metrics.cut_hit_rate(list(cuts), events)
+        hits, total = hits + h, total + n
+    return hits / max(total, 1)
+
+
 def cut_alignment(gen: Generator, s: EvalSettings, reqs: list[GenerationRequest], rng: np.random.Generator) -> tuple[dict, list[GenerationResult]]:
     with_b = run_batched(gen, reqs, s.batch_size)
     without_b = run_batched(gen, reqs, s.batch_size, use_boundary=False)
     gate = replace(s.sampling, chord_gate_s=CHORD_GATE_S)
     gated = run_batched(gen, [replace(r, sampling=gate) for r in reqs], s.batch_size)
 
-    def rate(results: list[GenerationResult], cut_lists: list[tuple[float, ...]]) -> float:
-        hits = total = 0
-        for res, cuts in zip(results, cut_lists):
-            events = res.chord_onsets_s + metrics.chord_onsets(notes_of(res))
-            h, n = metrics.cut_hit_rate(list(cuts), events)
-            hits, total = hits + h, total + n
-        return hits / max(total, 1)
-
     random_lists = [random_cuts(rng, s.cut_duration_s) for _ in reqs]
     chord_tokens_hit = sum(metrics.cut_hit_rate(list(r.cuts_s), res.chord_onsets_s)[0] for r, res in zip(reqs, with_b))
     return {
         "requests": len(reqs),
         "cuts": sum(len(r.cuts_s) for r in reqs),
-        "hit_rate": rate(with_b, [r.cuts_s for r in reqs]),
+        "hit_rate": hit_rate(with_b, [r.cuts_s for r in reqs]),
         "hit_rate_chord_token_only": chord_tokens_hit / sum(len(r.cuts_s) for r in reqs),
-        "hit_rate_boundary_disabled": rate(without_b, [r.cuts_s for r in reqs]),
-        "hit_rate_random_cuts": rate(with_b, random_lists),
+        "hit_rate_boundary_disabled": hit_rate(without_b, [r.cuts_s for r in reqs]),
+        "hit_rate_random_cuts": hit_rate(with_b, random_lists),
         "chord_tokens_per_minute": 60 * sum(len(r.chord_onsets_s) for r in with_b) / (len(reqs) * s.cut_duration_s),
-        "gated_hit_rate": rate(gated, [r.cuts_s for r in reqs]),
-        "gated_hit_rate_random_cuts": rate(gated, random_lists),
+        "gated_hit_rate": hit_rate(gated, [r.cuts_s for r in reqs]),
+        "gated_hit_rate_random_cuts": hit_rate(gated, random_lists),
         "gated_chord_tokens_per_minute": 60 * sum(len(r.chord_onsets_s) for r in gated) / (len(reqs) * s.cut_duration_s),
     }, with_b
 
@@ -375,6 +377,7 @@ def run_eval(gen: Generator, cache: Path, s: EvalSettings, out_json: Path | None
         if s.sampling != LEARNED_ONLY:
             plain = run_batched(gen, [replace(r, sampling=LEARNED_ONLY) for r in cut_reqs], s.batch_size)
             report["musicality_learned_only"] = musicality([notes_of(r) for r in plain], real, s.cut_duration_s, s.real_window_s)
+            report["cut_alignment"]["hit_rate_learned_only"] = hit_rate(plain, [r.cuts_s for r in cut_reqs])
         report["heldout_next_token"] = next_token_accuracy(gen, ds, s)
         report["valence_sensitivity"] = valence_sensitivity(gen, ds, s)
     with console.status("eval: vibenet on held-out real pieces (the judge's ceiling)"):
@@ -398,6 +401,8 @@ def print_report(r: dict, console: Console) -> None:
     t.add_row("  same model, boundary input disabled", f"{c['hit_rate_boundary_disabled']:.3f}")
     t.add_row("  against random cut times", f"{c['hit_rate_random_cuts']:.3f}")
     t.add_row("  CHORD tokens only", f"{c['hit_rate_chord_token_only']:.3f}")
+    if "hit_rate_learned_only" in c:
+        t.add_row("  same requests, learned condition alone (no valence cues)", f"{c['hit_rate_learned_only']:.3f}")
     t.add_row("  CHORD tokens per minute", f"{c['chord_tokens_per_minute']:.1f}")
     t.add_row(f"with chord gate {CHORD_GATE_S} s: hit rate / vs random cuts", f"{c['gated_hit_rate']:.3f} / {c['gated_hit_rate_random_cuts']:.3f}")
     a = r["arousal_control"]

@@ -24,6 +24,7 @@ def test_eval_report(tiny_generator, small_cache, tmp_path):
     assert json.loads(out.read_text())["model_version"] == "tiny-random"
     cuts = report["cut_alignment"]
     assert cuts["cuts"] >= 6 and 0 <= cuts["hit_rate"] <= 1 and 0 <= cuts["hit_rate_boundary_disabled"] <= 1
+    assert 0 <= cuts["hit_rate_learned_only"] <= 1
     assert report["arousal_control"]["requests"] == report["arousal_control"]["valenced_requests"] == 4
     v = report["valence_control"]
     assert 0 <= v["share_positive_beats_negative"] <= 1 and 0 <= v["learned_only_share_positive_beats_negative"] <= 1
