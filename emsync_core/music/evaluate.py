@@ -215,6 +215,11 @@ def pair_wins(pos: list[float], neg: list[float]) -> float:
     return float(np.mean([p > n for p in pos for n in neg])) if pos and neg else float("nan")
 
 
+def mean_pitch(pieces: list[list[Note]]) -> float:
+    """Mean MIDI pitch of the pitched notes, averaged over the pieces that have any."""
+    return float(np.nanmean([np.mean([n.pitch for n in metrics.pitched(p)] or [np.nan]) for p in pieces]))
+
+
 def valence_pairs(gen: Generator, s: EvalSettings, sampling: SamplingSettings, seed0: int) -> dict:
     """`s.valence_pairs` pairs V=+0.8 / V=-0.8 at the same seed and arousal (-0.5 and 0.5 in turn),
     rendered with FluidSynth and scored by vibenet; key mode by Krumhansl-Schmuckler."""
@@ -231,8 +236,8 @@ def valence_pairs(gen: Generator, s: EvalSettings, sampling: SamplingSettings, s
     return {
         "mean_scale_consistency": float(np.nanmean([metrics.scale_consistency(n) for n in notes])),
         "mean_pitch_class_entropy": float(np.nanmean([metrics.pitch_class_entropy(n) for n in notes])),
-        "mean_pitch_pos": float(np.nanmean([np.mean([n.pitch for n in metrics.pitched(p)] or [np.nan]) for p in notes[0::2]])),
-        "mean_pitch_neg": float(np.nanmean([np.mean([n.pitch for n in metrics.pitched(p)] or [np.nan]) for p in notes[1::2]])),
+        "mean_pitch_pos": mean_pitch(notes[0::2]),
+        "mean_pitch_neg": mean_pitch(notes[1::2]),
         "share_positive_beats_negative": float(np.mean([p > n for p, n in zip(pos, neg)])),
         "mean_vibenet_valence_pos": float(np.mean(pos)),
         "mean_vibenet_valence_neg": float(np.mean(neg)),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from emsync_core.music.metrics import MAJOR_PROFILE, MINOR_PROFILE
+from emsync_core.music.metrics import KEY_PROFILES_Z, key_scores
 from emsync_core.music.tokens import DRUMS
 from emsync_core.music.vocab import GROUPS, N_PITCH, PITCH_LO, VOCAB
 
@@ -60,13 +60,11 @@ def _vector(ids: torch.Tensor, values: np.ndarray | float) -> torch.Tensor:
 
 REGISTER = _vector(_ON_IDS, (_ON_PITCHES - MIDDLE_C) / 12.0)
 RELEASE = _vector(_OFF_IDS, 1.0)
-_PROFILES = np.stack([np.roll(p, k) for p in (MAJOR_PROFILE, MINOR_PROFILE) for k in range(12)])
-_PROFILES_Z = (_PROFILES - _PROFILES.mean(1, keepdims=True)) / _PROFILES.std(1, keepdims=True)
 #: KEY_PROFILE[major?][tonic]: on pitched NOTE_ONs, the z-scored Krumhansl-Kessler profile of that key
 #: (how well listeners hear each pitch class fit the key): the tonic most, then the fifth and the
 #: third, notes outside the scale least. Its mode's own third is what separates the two.
 KEY_PROFILE = torch.stack(
-    [torch.stack([_vector(_ON_IDS, _PROFILES_Z[mode * 12 + tonic][_ON_PITCHES % 12]) for tonic in range(12)]) for mode in (1, 0)]
+    [torch.stack([_vector(_ON_IDS, KEY_PROFILES_Z[first + tonic][_ON_PITCHES % 12]) for tonic in range(12)]) for first in (12, 0)]
 )
 
 #: THIRD[major?][tonic]: 1 on pitched NOTE_ONs of that key's third (minor or major).
@@ -97,9 +95,7 @@ class TonalCentre:
         if self.counts.sum() < TONIC_MIN_NOTES or np.ptp(self.counts) == 0:
             return None
         if major not in self._tonics:
-            z = (self.counts - self.counts.mean()) / self.counts.std()
-            rows = _PROFILES_Z[:12] if major else _PROFILES_Z[12:]
-            self._tonics[major] = int(np.argmax(rows @ z))
+            self._tonics[major] = int(np.argmax(key_scores(self.counts, slice(0, 12) if major else slice(12, 24))))
         return self._tonics[major]
 
 

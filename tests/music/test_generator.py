@@ -170,6 +170,7 @@ def test_float_noise_on_tied_logits_does_not_change_the_pick():
     same = [a == b for a, b in zip(picks(tied), picks(tipped))]
     assert sum(same) >= n - 1
 
+
 def test_long_generation_reencodes_when_the_window_is_full(tiny_generator):
     seen: list[int] = []
     res = tiny_generator.generate([_req(31, duration=600.0, max_tokens=3 * tiny_generator.context)], on_step=seen.append)[0]
