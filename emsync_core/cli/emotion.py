@@ -55,6 +55,7 @@ def train_command(
     d_model: int = typer.Option(128),
     lr: float = typer.Option(1e-4),
     seed: int = typer.Option(0),
+    label_weight: float = typer.Option(0.0, help="Weight of cross-entropy to the hard class label beside the vote shares."),
     data_note: str = typer.Option("", help="What the labels are and their terms; stored in the checkpoint."),
 ) -> None:
     """Train the fusion head on your labelled clips; the `val` split picks the epoch and the V/A mix."""
@@ -80,14 +81,16 @@ def train_command(
             train_set,
             val_set,
             config,
-            TrainSettings(epochs=epochs, lr=lr, seed=seed),
+            TrainSettings(epochs=epochs, lr=lr, seed=seed, label_weight=label_weight),
             on_epoch=lambda r: status.update(f"epoch {r['epoch']}: train {r['train_loss']:.3f} val {r['val_loss']:.3f}"),
         )
-    provenance = {"features": str(features), "labels": str(labels), "modalities": list(names), "labels_sha256": _sha(labels), "data": data_note}
+    provenance = {"features": str(features), "labels": str(labels), "modalities": list(names), "labels_sha256": _sha(labels),
+                  "data": data_note, "label_weight": label_weight, "d_model": d_model, "lr": lr, "seed": seed}
     sha = save_checkpoint(to_checkpoint(head, report, version, provenance), out)
     table = Table(title=f"trained {out}")
     for key in ("epochs_run", "best_epoch", "best_val_loss", "seconds", "n_train", "n_val", "va_mix"):
         table.add_row(key, f"{getattr(report, key):.4g}" if isinstance(getattr(report, key), float) else str(getattr(report, key)))
+    table.add_row("calibration", "quantile map (validation)" if report.calibration else "none (too few V/A labels)")
     table.add_row("sha256", sha)
     console.print(table)
 

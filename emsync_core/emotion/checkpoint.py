@@ -12,6 +12,10 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
+import numpy as np
+
+from emsync_core.emotion.calibration import QuantileMap
+from emsync_core.emotion.ekman import ekman_to_va
 from emsync_core.emotion.fusion import FusionConfig, FusionHead
 
 METADATA_KEY = "emsync_emotion"
@@ -25,6 +29,12 @@ class EmotionCheckpoint:
     version: str
     provenance: dict = field(default_factory=dict)
     sha256: str = ""
+    calibration: QuantileMap | None = None  # fitted on validation; None: V/A as mixed
+
+    def va(self, probs: np.ndarray, direct: np.ndarray) -> np.ndarray:
+        """Final V/A: the validated mix of direct regression and Ekman-mapped V/A, then the calibration."""
+        mixed = self.va_mix * direct + (1 - self.va_mix) * ekman_to_va(probs)
+        return self.calibration.apply(mixed) if self.calibration is not None else mixed
 
 
 def save_checkpoint(checkpoint: EmotionCheckpoint, path: str | Path) -> str:
@@ -38,6 +48,8 @@ def save_checkpoint(checkpoint: EmotionCheckpoint, path: str | Path) -> str:
         "va_mix": checkpoint.va_mix,
         "provenance": checkpoint.provenance,
     }
+    if checkpoint.calibration is not None:
+        meta["calibration"] = checkpoint.calibration.to_dict()
     tmp = path.with_name(path.name + ".tmp")
     state = {k: v.detach().contiguous() for k, v in checkpoint.head.state_dict().items()}
     save_file(state, str(tmp), metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
@@ -62,4 +74,5 @@ def load_checkpoint(path: str | Path) -> EmotionCheckpoint:
     head.load_state_dict(load_file(str(path)), strict=True)
     head.eval().requires_grad_(False)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return EmotionCheckpoint(head, float(meta["va_mix"]), meta["version"], meta.get("provenance", {}), sha)
+    calibration = QuantileMap.from_dict(meta["calibration"]) if "calibration" in meta else None
+    return EmotionCheckpoint(head, float(meta["va_mix"]), meta["version"], meta.get("provenance", {}), sha, calibration)

@@ -22,7 +22,7 @@ import torch
 
 from emsync_core.emotion.checkpoint import EmotionCheckpoint, load_checkpoint
 from emsync_core.emotion.dataset import collate, example_from_table
-from emsync_core.emotion.ekman import EKMAN, ekman_to_va
+from emsync_core.emotion.ekman import EKMAN
 from emsync_core.emotion.features_io import FeatureTableError, modality, sort_windows
 from emsync_core.store.feature_parquet import METADATA_KEY, read_metadata
 
@@ -102,10 +102,10 @@ class EmotionClassifier:
             logits, direct = self.checkpoint.head(values, masks)
         probs = torch.softmax(logits, dim=1).numpy().astype(np.float64)
         direct = direct.numpy().astype(np.float64)
-        mix = self.checkpoint.va_mix
+        mixed = self.checkpoint.va(probs, direct)
         out = []
         for k, (scene, part, example) in enumerate(zip(order, parts, examples)):
-            va = mix * direct[k] + (1 - mix) * ekman_to_va(probs[k])
+            va = mixed[k]
             present = [name for name, m in zip(self.modalities, example.masks) if m.any()]
             coverage = float(np.mean(np.any(np.stack(example.masks), axis=0))) if example.masks else 0.0
             va = self._adjust(part, va, present)

@@ -77,3 +77,9 @@ def targets(examples: list[Example]) -> tuple[torch.Tensor, torch.Tensor, torch.
             dist[b], has[b] = e.label.distribution, True
         va[b] = (e.label.valence, e.label.arousal)
     return torch.from_numpy(dist), torch.from_numpy(has), torch.from_numpy(va)
+
+
+def hard_labels(examples: list[Example]) -> torch.Tensor:
+    """(B,) class index of each clip's `label`, -1 where it has none."""
+    return torch.tensor([e.label.label if e.label is not None and e.label.label is not None else -1 for e in examples],
+                        dtype=torch.long)

@@ -23,9 +23,9 @@ def without(examples: list[Example], modalities: tuple[str, ...], drop: set[str]
 
 
 def predict_clips(checkpoint: EmotionCheckpoint, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
-    """Ekman probabilities and the final V/A (the checkpoint's mix of direct and Ekman-mapped)."""
+    """Ekman probabilities and the final V/A (the checkpoint's mix of direct and Ekman-mapped, calibrated)."""
     probs, direct = predict(checkpoint.head, examples)
-    return probs, checkpoint.va_mix * direct + (1 - checkpoint.va_mix) * ekman_to_va(probs)
+    return probs, checkpoint.va(probs, direct)
 
 
 def score(examples: list[Example], probs: np.ndarray, va: np.ndarray) -> EmotionMetrics:

@@ -1,10 +1,13 @@
 """Training the fusion head on labelled clips (customer videos or the public image sets).
 
-Loss: soft cross-entropy to the label distribution (a hard label is one-hot) plus MSE on whatever of
-valence/arousal is labelled. Modalities are dropped at random per clip (never all), so the head
+Loss: soft cross-entropy to the label distribution (a hard label is one-hot), plus `label_weight`
+times cross-entropy to the clip's class where one is given (Emotion6's folder: its votes are often
+split, and the soft target alone never puts anger on top), plus MSE on whatever of valence/arousal
+is labelled. Modalities are dropped at random per clip (never all), so the head
 learns to answer with any subset, which is what archive footage gives it. The best epoch on the
 validation split is kept; the weight that mixes the direct V/A regression with the Ekman-mapped V/A
-is then chosen on the validation split too.
+is then chosen on the validation split too, and the valence/arousal calibration (quantile mapping,
+order kept) is fitted there.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from emsync_core.emotion.calibration import QuantileMap, fit_quantile_map
 from emsync_core.emotion.checkpoint import EmotionCheckpoint
-from emsync_core.emotion.dataset import Example, collate, targets
+from emsync_core.emotion.dataset import Example, collate, hard_labels, targets
 from emsync_core.emotion.ekman import ekman_to_va
 from emsync_core.emotion.fusion import FusionConfig, FusionHead
 
@@ -29,6 +33,7 @@ class TrainSettings:
     lr: float = 1e-4
     weight_decay: float = 1e-2
     va_weight: float = 1.0
+    label_weight: float = 0.0  # weight of cross-entropy to the hard class label
     modality_dropout: float = 0.3
     seed: int = 0
     patience: int = 10
@@ -43,6 +48,7 @@ class TrainReport:
     n_train: int
     n_val: int
     va_mix: float
+    calibration: QuantileMap | None = None
     history: list[dict] = field(default_factory=list)
 
 
@@ -65,10 +71,14 @@ def _drop_modalities(masks: list[torch.Tensor], p: float, generator: torch.Gener
     return [m & keep[:, i : i + 1] for i, m in enumerate(masks)]
 
 
-def loss_terms(logits: torch.Tensor, va: torch.Tensor, dist: torch.Tensor, has: torch.Tensor, va_target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(soft cross-entropy over clips with a distribution, MSE over labelled V/A entries)."""
+def loss_terms(logits: torch.Tensor, va: torch.Tensor, dist: torch.Tensor, has: torch.Tensor, va_target: torch.Tensor,
+               label: torch.Tensor | None = None, label_weight: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(soft cross-entropy over clips with a distribution [+ weighted hard-label cross-entropy], MSE over
+    labelled V/A entries)."""
     ce = -(dist * torch.log_softmax(logits, dim=1)).sum(dim=1)
     ce = (ce * has).sum() / has.sum().clamp(min=1)
+    if label is not None and label_weight > 0 and (label >= 0).any():
+        ce = ce + label_weight * torch.nn.functional.cross_entropy(logits, label, ignore_index=-1)
     labelled = ~torch.isnan(va_target)
     mse = ((va - torch.nan_to_num(va_target)) ** 2 * labelled).sum() / labelled.sum().clamp(min=1)
     return ce, mse
@@ -95,7 +105,7 @@ def _evaluate_loss(head: FusionHead, examples: list[Example], settings: TrainSet
         values, masks = collate(examples)
         dist, has, va_target = targets(examples)
         logits, va = head(values, masks)
-        ce, mse = loss_terms(logits, va, dist, has, va_target)
+        ce, mse = loss_terms(logits, va, dist, has, va_target, hard_labels(examples), settings.label_weight)
     return float(ce + settings.va_weight * mse)
 
 
@@ -110,6 +120,17 @@ def choose_va_mix(head: FusionHead, examples: list[Example]) -> float:
     grid = np.linspace(0.0, 1.0, 11)
     rmse = [np.sqrt(np.mean((w * direct + (1 - w) * mapped - truth) ** 2)) for w in grid]
     return float(grid[int(np.argmin(rmse))])
+
+
+def fit_calibration(head: FusionHead, va_mix: float, examples: list[Example]) -> QuantileMap | None:
+    """Quantile map from the mixed V/A predictions to the labels of `examples` (the validation split)."""
+    labelled = [e for e in examples if e.label is not None]
+    if not labelled:
+        return None
+    probs, direct = predict(head, labelled)
+    mixed = va_mix * direct + (1 - va_mix) * ekman_to_va(probs)
+    truth = np.array([(e.label.valence, e.label.arousal) for e in labelled], dtype=float)
+    return fit_quantile_map(mixed, truth)
 
 
 def train(
@@ -142,7 +163,7 @@ def train(
             masks = _drop_modalities(masks, settings.modality_dropout, generator)
             dist, has, va_target = targets(batch)
             logits, va = head(values, masks)
-            ce, mse = loss_terms(logits, va, dist, has, va_target)
+            ce, mse = loss_terms(logits, va, dist, has, va_target, hard_labels(batch), settings.label_weight)
             loss = ce + settings.va_weight * mse
             optimiser.zero_grad()
             loss.backward()
@@ -161,11 +182,13 @@ def train(
     head.load_state_dict(best[2])
     head.eval()
     mix = choose_va_mix(head, val_set or train_set)
-    report = TrainReport(epoch, best[1], best[0], time.perf_counter() - started, len(train_set), len(val_set), mix, history)
+    calibration = fit_calibration(head, mix, val_set or train_set)
+    report = TrainReport(epoch, best[1], best[0], time.perf_counter() - started, len(train_set), len(val_set), mix, calibration,
+                         history)
     return head, report
 
 
 def to_checkpoint(head: FusionHead, report: TrainReport, version: str, provenance: dict) -> EmotionCheckpoint:
-    return EmotionCheckpoint(head=head, va_mix=report.va_mix, version=version, provenance={**provenance, "training": {
+    return EmotionCheckpoint(head=head, va_mix=report.va_mix, version=version, calibration=report.calibration, provenance={**provenance, "training": {
         "epochs_run": report.epochs_run, "best_epoch": report.best_epoch, "best_val_loss": report.best_val_loss,
         "seconds": round(report.seconds, 1), "n_train": report.n_train, "n_val": report.n_val}})

@@ -88,8 +88,8 @@ def load_imagenet_mobilenet_v2() -> MobileNetV2:
     return model.eval().requires_grad_(False)
 
 
-def preprocess(images: list[np.ndarray]) -> torch.Tensor:
-    """Resize the short side to 256 and centre-crop 224 (the ImageNet evaluation transform)."""
+def centre_crops(images: list[np.ndarray]) -> np.ndarray:
+    """(n, 224, 224, 3) uint8: short side resized to 256, centre-cropped (the ImageNet evaluation transform)."""
     import cv2
 
     batch = []
@@ -99,9 +99,14 @@ def preprocess(images: list[np.ndarray]) -> torch.Tensor:
         resized = cv2.resize(image, (max(INPUT_SIZE, round(w * scale)), max(INPUT_SIZE, round(h * scale))), interpolation=cv2.INTER_AREA)
         top = (resized.shape[0] - INPUT_SIZE) // 2
         left = (resized.shape[1] - INPUT_SIZE) // 2
-        crop = resized[top : top + INPUT_SIZE, left : left + INPUT_SIZE].astype(np.float32) / 255.0
-        batch.append((crop - IMAGENET_MEAN) / IMAGENET_STD)
-    return torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).contiguous()
+        batch.append(resized[top : top + INPUT_SIZE, left : left + INPUT_SIZE])
+    return np.stack(batch)
+
+
+def preprocess(images: list[np.ndarray]) -> torch.Tensor:
+    """ImageNet centre crops scaled by the ImageNet mean/std, NCHW."""
+    crops = centre_crops(images).astype(np.float32) / 255.0
+    return torch.from_numpy((crops - IMAGENET_MEAN) / IMAGENET_STD).permute(0, 3, 1, 2).contiguous()
 
 
 @register

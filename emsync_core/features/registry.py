@@ -10,6 +10,7 @@ from emsync_core.features.base import Backbone
 _REGISTRY: dict[str, type[Backbone]] = {}
 _BUILTIN_MODULES = (
     "emsync_core.features.mobilenet",
+    "emsync_core.features.efficientnet",
     "emsync_core.features.visual_affect",
     "emsync_core.features.audio_affect",
     "emsync_core.features.faces",
