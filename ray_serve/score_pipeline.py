@@ -29,7 +29,8 @@ from emsync_core.render.pipeline import RenderSettings
 from emsync_core.scoring.assemble import Piece
 from emsync_core.scoring.finish import FinishInput, clean_partials, finish
 from emsync_core.scoring.models import ModelIdentity, ModelSpec, identity, load_classifier, load_generator
-from emsync_core.scoring.plan import DEFAULT_MAX_CHUNK_S, Chunk, ScorePlan, chunk_requests, moods_from_verdicts, variant_key
+from emsync_core.scoring.moods import MoodSettings, fit_catalog_norm, scene_moods
+from emsync_core.scoring.plan import DEFAULT_MAX_CHUNK_S, Chunk, ScorePlan, chunk_requests, variant_key
 from emsync_core.scoring.report import ScoreSummary, VideoProgress
 from emsync_core.store import uri as store
 
@@ -68,6 +69,20 @@ class ScoreOptions:
     window_s: float = 2.0  # the extraction's default window
     extract_workers: int = 0
     show_progress: bool = True
+    brief: str = ""  # a scoring brief ("tense, orchestral, minor key"); see emsync_core/brief
+    brief_rule: str = "centre"  # how the brief mixes with the scene moods: centre | replace
+    normalise_catalog: bool = False  # spread scene V/A relative to the catalog's other scenes
+
+    def mood_settings(self, norm=None) -> MoodSettings:
+        """The brief parsed (BriefError on an unknown word) with the rule and the catalog normalisation."""
+        from emsync_core.brief import parse_brief
+
+        return MoodSettings(parse_brief(self.brief) if self.brief else None, self.brief_rule, norm)
+
+    def plan_extras(self) -> dict:
+        """ScorePlan fields that come from the brief."""
+        settings = self.mood_settings()
+        return {"brief": self.brief, "ensemble": settings.brief.ensemble} if settings.brief else {}
 
     def db_url(self) -> str:
         return self.db or default_url(self.out)
@@ -76,7 +91,9 @@ class ScoreOptions:
         """What decides the outputs (hashed into the run key: same arguments -> same, resumable run)."""
         return {"seed": self.seed, "sampling": asdict(self.sampling), "max_chunk_s": self.max_chunk_s,
                 "render": self.render.as_dict(), "models": asdict(self.models), "backbones": list(self.backbones),
-                "window_s": self.window_s}
+                "window_s": self.window_s,
+                **({"brief": self.brief, "brief_rule": self.brief_rule} if self.brief else {}),
+                **({"normalise_catalog": True} if self.normalise_catalog else {})}
 
     def run_key(self) -> str:
         blob = json.dumps({"catalog": self.catalog, "out": self.out, **self.identity_config()}, sort_keys=True)
@@ -110,12 +127,13 @@ class ClassifyAndPlan:
     """Actor: loads the classifier once; per video (its window rows), classifies scenes and plans chunks."""
 
     def __init__(self, models: ModelSpec, jobs: dict[str, VideoJob], seed: int, sampling: SamplingSettings,
-                 max_chunk_s: float) -> None:
+                 max_chunk_s: float, moods: MoodSettings = MoodSettings(), plan_extras: dict | None = None) -> None:
         import torch
 
         torch.set_num_threads(1)
         self.classifier = load_classifier(models)
         self.jobs, self.seed, self.sampling, self.max_chunk_s = jobs, seed, sampling, max_chunk_s
+        self.moods, self.plan_extras = moods, plan_extras or {}
 
     def __call__(self, table: pa.Table) -> pa.Table:
         video_id = table["video_id"][0].as_py()
@@ -124,8 +142,8 @@ class ClassifyAndPlan:
             job = self.jobs[video_id]
             table = table.sort_by("window_index").replace_schema_metadata(_schema_metadata(job.features_uri))
             verdicts = [SceneVerdict.of(v) for v in self.classifier.classify(table)]
-            plan = ScorePlan(video_id, job.duration_s, job.cuts_s, moods_from_verdicts(verdicts), self.seed,
-                             self.sampling, self.max_chunk_s)
+            plan = ScorePlan(video_id, job.duration_s, job.cuts_s, scene_moods(verdicts, self.moods), self.seed,
+                             self.sampling, self.max_chunk_s, **self.plan_extras)
             chunks = chunk_requests(plan)
             verdicts_json = json.dumps([{"scene_index": int(v.scene_index), "start_s": float(v.start_s), "end_s": float(v.end_s),
                                          "probs": v.probs} for v in verdicts])
@@ -208,7 +226,7 @@ def _quiet_ray_data() -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
-def _dataset(options: ScoreOptions, jobs: dict[str, VideoJob]):
+def _dataset(options: ScoreOptions, jobs: dict[str, VideoJob], moods: MoodSettings):
     """Feature Parquet -> per-video groups -> classify+plan actors -> generator actors (lazy, streaming)."""
     _quiet_ray_data()
     # reads ask for a fraction of a CPU too: with the actors holding theirs, a whole-CPU read task may never fit
@@ -217,7 +235,7 @@ def _dataset(options: ScoreOptions, jobs: dict[str, VideoJob]):
         ClassifyAndPlan, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=options.classify_actors),
         num_cpus=options.actor_cpus,
         fn_constructor_kwargs={"models": options.models, "jobs": jobs, "seed": options.seed, "sampling": options.sampling,
-                               "max_chunk_s": options.max_chunk_s})
+                               "max_chunk_s": options.max_chunk_s, "moods": moods, "plan_extras": options.plan_extras()})
     return planned.map_batches(
         Generate, batch_size=options.generate_batch, batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=options.generate_actors),
@@ -237,7 +255,7 @@ def model_identities(models: ModelSpec) -> _Ids:
 
 
 def score_videos(options: ScoreOptions, jobs: dict[str, VideoJob], ids: _Ids, recorder: Recorder, run_id: str,
-                 summary: ScoreSummary, progress: VideoProgress) -> None:
+                 summary: ScoreSummary, progress: VideoProgress, moods: MoodSettings = MoodSettings()) -> None:
     """Run the Ray stages over `jobs` and record each video as its soundtrack commits (or fails)."""
     chunks: dict[str, list[dict]] = {}
     futures: dict[ray.ObjectRef, str] = {}
@@ -295,8 +313,8 @@ def score_videos(options: ScoreOptions, jobs: dict[str, VideoJob], ids: _Ids, re
         recorder.record_emotions(video_id, verdicts, classifier_version=ids.classifier.version,
                                  classifier_sha256=ids.classifier.sha256, run_id=run_id)
         summary.timings["record_s"] += time.perf_counter() - t0
-        plan = ScorePlan(video_id, job.duration_s, job.cuts_s, moods_from_verdicts(verdicts), options.seed,
-                         options.sampling, options.max_chunk_s)
+        plan = ScorePlan(video_id, job.duration_s, job.cuts_s, scene_moods(verdicts, moods), options.seed,
+                         options.sampling, options.max_chunk_s, **options.plan_extras())
         pieces = tuple(Piece(Chunk(r["chunk_index"], r["start_s"], r["end_s"]), r["midi"], tuple(json.loads(r["chord_onsets"])),
                              r["n_tokens"]) for r in parts)
         inp = FinishInput(plan, pieces, job.uri, options.out, ids.generator, ids.classifier)
@@ -304,7 +322,7 @@ def score_videos(options: ScoreOptions, jobs: dict[str, VideoJob], ids: _Ids, re
         harvest(block=False)
 
     try:
-        for row in _dataset(options, jobs).iter_rows():
+        for row in _dataset(options, jobs, moods).iter_rows():
             on_row(row)
     except Exception as exc:  # a stage's actors died for good: the unfinished videos fail, the run is recorded
         for video_id in jobs:
@@ -318,9 +336,22 @@ def score_videos(options: ScoreOptions, jobs: dict[str, VideoJob], ids: _Ids, re
 
 def soundtrack_key(options: ScoreOptions, ids: _Ids, video_id: str) -> str:
     """The variant key a video's soundtrack gets under these options (cuts and moods do not enter it)."""
-    plan = ScorePlan(video_id, 1.0, (), (), options.seed, options.sampling, options.max_chunk_s)
+    plan = ScorePlan(video_id, 1.0, (), (), options.seed, options.sampling, options.max_chunk_s, **options.plan_extras())
     return variant_key(plan, generator_sha256=ids.generator.sha256, classifier_sha256=ids.classifier.sha256,
                        render=options.render.as_dict())
+
+
+def catalog_norm(models: ModelSpec, markers, out: str):
+    """Classify every extracted video of the catalog in the driver (the head is cheap) and fit the
+    catalog's scene V/A normalisation over all their scenes."""
+    classifier = load_classifier(models)
+    va = []
+    for facts in markers:
+        uri = facts.features_uri or store.join(out, "features", f"{facts.video_id}.parquet")
+        with store.open_read(uri) as fh:
+            table = pq.read_table(fh)
+        va.extend((s.valence, s.arousal) for s in classifier.classify(table))
+    return fit_catalog_norm(va)
 
 
 def run_score(options: ScoreOptions) -> ScoreSummary:
@@ -331,6 +362,7 @@ def run_score(options: ScoreOptions) -> ScoreSummary:
 
     summary = ScoreSummary(out=options.out, db_url=options.db_url())
     started = time.perf_counter()
+    options.mood_settings()  # a bad brief fails here, before any work
     extract = run_extract(ExtractOptions(catalog=options.catalog, out=options.out, backbones=options.backbones,
                                          window_s=options.window_s, workers=options.extract_workers,
                                          show_progress=options.show_progress))
@@ -340,8 +372,11 @@ def run_score(options: ScoreOptions) -> ScoreSummary:
     recorder = Recorder(open_database(options.db_url()))
     catalog_id = recorder.ensure_catalog(options.catalog)
     ids = model_identities(options.models)
+    norm = catalog_norm(options.models, markers, options.out) if options.normalise_catalog else None
+    moods = options.mood_settings(norm)
+    config = options.identity_config() | ({"catalog_normalisation": norm.to_dict()} if norm else {})
     run_id, resumed = recorder.open_run(
-        "score", options.run_key(), catalog_uri=options.catalog, out_uri=options.out, config=options.identity_config(),
+        "score", options.run_key(), catalog_uri=options.catalog, out_uri=options.out, config=config,
         code_version=__version__, model_versions={"classifier": asdict(ids.classifier), "generator": asdict(ids.generator)})
     summary.run_id, summary.resumed = run_id, resumed
     for facts in markers:
@@ -365,7 +400,7 @@ def run_score(options: ScoreOptions) -> ScoreSummary:
         summary.timings["ray_init_s"] = ensure_ray(options)
         t0 = time.perf_counter()
         with VideoProgress(len(jobs), enabled=options.show_progress) as progress:
-            score_videos(options, jobs, ids, recorder, run_id, summary, progress)
+            score_videos(options, jobs, ids, recorder, run_id, summary, progress, moods)
         summary.timings["score_wall_s"] = time.perf_counter() - t0
     summary.wall_s = time.perf_counter() - started
     summary.n_catalog = len(markers) + len(extract_failures)

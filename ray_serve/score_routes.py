@@ -32,6 +32,14 @@ class ScoreIn(BaseModel):
     uri: str
     seed: int = 0
     mux: str = "duck"
+    brief: str = ""  # a scoring brief ("tense, orchestral, minor key")
+    brief_rule: str = "centre"  # centre | replace
+
+
+class MoodsIn(BaseModel):
+    """Per-scene mood overrides: items with video, scene or start_s/end_s, and valence/arousal or brief."""
+
+    moods: list[dict]
 
 
 @dataclass
@@ -58,7 +66,7 @@ def _out_root(request: Request) -> str:
     raise HTTPException(503, "set EMSYNC_SERVE_OUT on the cluster: where served soundtracks are written")
 
 
-def served_options(uri: str, out: str, db_url: str, seed: int, mux: str):
+def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, brief: str = "", brief_rule: str = "centre"):
     """The scoring options of the server, from its environment (set on the Ray nodes / pods):
     EMSYNC_BACKBONES, EMSYNC_{CLASSIFIER,GENERATOR}_{LOADER,CHECKPOINT}; unset means the defaults.
     Actors take a quarter CPU: the replica itself holds some, and Ray Data must still fit its read tasks."""
@@ -73,20 +81,20 @@ def served_options(uri: str, out: str, db_url: str, seed: int, mux: str):
                        generator_checkpoint=env("EMSYNC_GENERATOR_CHECKPOINT"))
     extra = {"backbones": tuple(env("EMSYNC_BACKBONES").split(","))} if env("EMSYNC_BACKBONES") else {}
     return ScoreOptions(catalog=uri, out=out, db=db_url, seed=seed, render=RenderSettings(mux_mode=mux), models=models,
-                        show_progress=False, extract_workers=1, actor_cpus=0.25, **extra)
+                        show_progress=False, extract_workers=1, actor_cpus=0.25, brief=brief, brief_rule=brief_rule, **extra)
 
 
 def _db_url(request: Request) -> str:
     return request.app.state.sessions.kw["bind"].url.render_as_string(hide_password=False)
 
 
-def _run(job: _Job, out: str, db_url: str, seed: int, mux: str) -> None:
+def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, brief: str = "", brief_rule: str = "centre") -> None:
     from ray_serve.score_pipeline import run_score
 
     with _lock:
         job.status = "running"
         try:
-            summary = run_score(served_options(job.uri, out, db_url, seed, mux))
+            summary = run_score(served_options(job.uri, out, db_url, seed, mux, brief, brief_rule))
             job.video_ids = [r.video_id for r in summary.scored] + list(summary.already_done)
             job.failures = [{"uri": f.uri, "stage": f.stage, "error_class": f.error_class, "message": f.message}
                             for f in summary.failed]
@@ -95,13 +103,21 @@ def _run(job: _Job, out: str, db_url: str, seed: int, mux: str) -> None:
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
 
 
-def _start(uri: str, request: Request, seed: int, mux: str) -> dict:
+def _start(uri: str, request: Request, seed: int, mux: str, brief: str = "", brief_rule: str = "centre") -> dict:
+    from emsync_core.brief import BriefError, parse_brief
+
     if mux not in ("duck", "replace"):
         raise HTTPException(422, "mux must be 'duck' or 'replace'")
+    if brief_rule not in ("centre", "replace"):
+        raise HTTPException(422, "brief_rule must be 'centre' or 'replace'")
+    try:
+        parse_brief(brief) if brief else None
+    except BriefError as exc:
+        raise HTTPException(422, str(exc))
     out = _out_root(request)
     job = _Job(uuid.uuid4().hex, uri)
     _jobs[job.job_id] = job
-    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux), daemon=True).start()
+    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux, brief, brief_rule), daemon=True).start()
     return {"job_id": job.job_id, "status": job.status, "status_url": f"/api/score/{job.job_id}"}
 
 
@@ -110,7 +126,7 @@ def post_score(body: ScoreIn, request: Request) -> dict:
     """Score a video (or a catalog) by URI: a local path visible to the cluster, or gs://."""
     if not store.is_gcs(body.uri) and not os.path.exists(body.uri):
         raise HTTPException(400, f"{body.uri} does not exist")
-    return _start(body.uri, request, body.seed, body.mux)
+    return _start(body.uri, request, body.seed, body.mux, body.brief, body.brief_rule)
 
 
 @router.put("/score/upload/{filename}", status_code=202)
@@ -199,3 +215,36 @@ def get_failures(request: Request, run_id: str | None = None) -> list[dict]:
 def get_videos(request: Request, video_id: str | None = None) -> list[dict]:
     with request.app.state.sessions() as s:
         return queries.videos(s, video_id=video_id)
+
+
+def _rescore(job: _Job, out: str, db_url: str, planned) -> None:
+    from emsync_core.scoring.regenerate import rescore_moods
+    from emsync_core.scoring.models import ModelSpec
+
+    with _lock:
+        job.status = "running"
+        try:
+            for current, moods in planned:
+                rescore_moods(db_url, out, current, moods, ModelSpec())
+                job.video_ids.append(current.video.video_id)
+            job.status = "done"
+        except Exception as exc:  # reported to the client, never a dead replica
+            job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+
+
+@router.post("/moods", status_code=202)
+def post_moods(body: MoodsIn, request: Request) -> dict:
+    """Override scene moods (the same callers as POST /score). The whole body is checked first (422
+    naming the item); then only the changed scenes are re-scored in the background, as a job to poll."""
+    from emsync_core.scoring.overrides import OverrideError, parse_rows
+    from emsync_core.scoring.regenerate import check_overrides
+
+    out, db_url = _out_root(request), _db_url(request)
+    try:
+        planned = check_overrides(db_url, parse_rows([(f"moods[{i}]", row) for i, row in enumerate(body.moods)], "moods"))
+    except OverrideError as exc:
+        raise HTTPException(422, str(exc))
+    job = _Job(uuid.uuid4().hex, "moods")
+    _jobs[job.job_id] = job
+    threading.Thread(target=_rescore, args=(job, out, db_url, planned), daemon=True).start()
+    return {"job_id": job.job_id, "status": job.status, "status_url": f"/api/score/{job.job_id}"}

@@ -37,6 +37,10 @@ def score(
     classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function loading your own classifier."),
     generator_loader: str = typer.Option("emsync_core.music:load_generator", help="module:function loading your own generator."),
     workers: int = typer.Option(0, help="Beam workers for the extraction (0 = cores)."),
+    brief: str = typer.Option("", "--brief", help='A scoring brief: mood, ensemble, mode and tempo words ("tense, orchestral, minor key"); docs/BRIEF.md.'),
+    brief_rule: str = typer.Option("centre", help="centre: the brief sets the centre, each video's scenes move around it; replace: every scene takes the brief."),
+    normalise_catalog: bool = typer.Option(False, "--normalise-catalog", help="Spread scene valence/arousal relative to the catalog's other scenes (recorded with the run)."),
+    moods: str = typer.Option(None, "--moods", help="Per-scene mood overrides (CSV or JSON, see docs/BRIEF.md): re-scores only the scenes they change."),
 ) -> None:
     """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing."""
     from emsync_core.music import SamplingSettings
@@ -49,6 +53,18 @@ def score(
         raise typer.BadParameter(f"--mux must be one of {MUX_MODES}")
     models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator=generator_loader,
                        generator_checkpoint=generator)
+    if moods is not None:
+        _apply_moods(console, out, db, moods, models)
+        return
+    if brief:
+        from emsync_core.brief import BriefError, parse_brief
+
+        try:
+            parse_brief(brief)
+        except BriefError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--brief") from None
+    if brief_rule not in ("centre", "replace"):
+        raise typer.BadParameter("--brief-rule must be centre or replace")
     if video is not None or scene is not None:
         if video is None or scene is None:
             raise typer.BadParameter("regenerating needs both --video and --scene (and --seed)")
@@ -66,7 +82,8 @@ def score(
         render=RenderSettings(mux_mode=mux, master=MasterSettings(target_lufs=lufs)), models=models,
         generate_batch=generate_batch, classify_actors=classify_actors, generate_actors=generate_actors,
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,
-        backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers)
+        backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers,
+        brief=brief, brief_rule=brief_rule, normalise_catalog=normalise_catalog)
     summary = run_score(options)
     print_summary(summary, console)
     raise typer.Exit(code=0 if summary.complete else 1)
@@ -85,3 +102,21 @@ def _regenerate(console: Console, out: str, db: str | None, video: str, scene: i
         console.print(f"already made: soundtrack {row_id} is scene {scene} with seed {seed}")
         return
     console.print(f"soundtrack {row_id}: scene {scene} regenerated with seed {seed} -> {record.video_uri}")
+
+
+def _apply_moods(console: Console, out: str, db: str | None, path: str, models) -> None:
+    from emsync_core.db.engine import default_url
+    from emsync_core.scoring.overrides import OverrideError, read_overrides
+    from emsync_core.scoring.regenerate import apply_overrides
+
+    try:
+        outcomes = apply_overrides(db or default_url(out), out, read_overrides(path), models)
+    except OverrideError as exc:
+        console.print(f"[red]{exc}[/red] (nothing was applied)")
+        raise typer.Exit(code=2)
+    for o in outcomes:
+        if not o.changed_scenes:
+            console.print(f"{o.video_id}: no scene mood changed; soundtrack {o.soundtrack_id} stays")
+        else:
+            made = "new soundtrack" if o.new else "already made: soundtrack"
+            console.print(f"{o.video_id}: scenes {o.changed_scenes} re-scored -> {made} {o.soundtrack_id}")

@@ -20,13 +20,14 @@ DEFAULT_MAX_CHUNK_S = 120.0
 
 @dataclass(frozen=True)
 class SceneMood:
-    """A scene's span and the V/A that conditions its music (from the classifier's verdict)."""
+    """A scene's span and the V/A that conditions its music, and who set it (classifier, brief, override)."""
 
     scene_index: int
     start_s: float
     end_s: float
     valence: float
     arousal: float
+    source: str = "classifier"
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,13 @@ class ScorePlan:
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     max_chunk_s: float = DEFAULT_MAX_CHUNK_S
     scene_seeds: tuple[tuple[int, int], ...] = ()  # (scene_index, seed) overrides, in the order applied
+    brief: str = ""  # the scoring brief's text ("" = none); its moods are already in `moods`
+    #: the generator's line-up name from the brief; hand it to the generator's `ensemble` setting once it has one
+    ensemble: str | None = None
 
     def conditions(self) -> list[dict[str, Any]]:
         return [{"scene_index": m.scene_index, "start_s": m.start_s, "end_s": m.end_s, "valence": m.valence,
-                 "arousal": m.arousal} for m in self.moods]
+                 "arousal": m.arousal, "source": m.source} for m in self.moods]
 
 
 def moods_from_verdicts(verdicts) -> tuple[SceneMood, ...]:
@@ -109,6 +113,9 @@ def scene_request(plan: ScorePlan, scene_index: int, seed: int) -> tuple[Chunk, 
 def variant_key(plan: ScorePlan, *, generator_sha256: str, classifier_sha256: str, render: dict[str, Any]) -> str:
     """Same models + same plan settings + same render settings -> same key (the soundtrack's identity)."""
     blob = json.dumps({"g": generator_sha256, "c": classifier_sha256, "seed": plan.seed, "sampling": asdict(plan.sampling),
-                       "chunk": plan.max_chunk_s, "scene_seeds": list(plan.scene_seeds), "render": render},
+                       "chunk": plan.max_chunk_s, "scene_seeds": list(plan.scene_seeds), "render": render,
+                       **({"brief": plan.brief, "ensemble": plan.ensemble} if plan.brief else {}),
+                       **({"moods": [(m.scene_index, m.valence, m.arousal, m.source) for m in plan.moods]}
+                          if any(m.source.startswith("override") for m in plan.moods) else {})},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]

@@ -18,7 +18,8 @@ from emsync_core.db.engine import open_database
 from emsync_core.db.models import Emotion, Failure, Scene, Soundtrack, Video
 from emsync_core.render import midi as midi_tools
 from emsync_core.scoring.models import ModelSpec
-from emsync_core.scoring.regenerate import regenerate_scene
+from emsync_core.scoring.overrides import OverrideError, read_overrides
+from emsync_core.scoring.regenerate import apply_overrides, current_soundtrack, regenerate_scene
 from ray_serve.score_pipeline import ScoreOptions, run_score
 from tests.score.conftest import BACKBONES, SYNTHETIC_CUTS
 
@@ -134,6 +135,40 @@ def test_regenerating_one_scene_keeps_the_rest(first_run, options):
         assert s.get(Soundtrack, row_id).parent_id is not None
     again, same_id = regenerate_scene(options.db_url(), options.out, parent.video_id, scene["scene_index"], 7)
     assert again is None and same_id == row_id
+
+
+def test_mood_overrides_rescore_only_the_changed_scene_and_keep_the_verdicts(first_run, options, tmp_path):
+    video_id = next(r for r in first_run.scored if len(r.conditions) >= 2).video_id
+    current = current_soundtrack(options.db_url(), video_id)
+    scene = current.plan.moods[1]
+    with open_database(options.db_url())() as s:
+        n_tracks, n_emotions = s.scalar(select(func.count()).select_from(Soundtrack)), s.scalar(select(func.count()).select_from(Emotion))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"video,scene,valence,arousal,brief\n{video_id},{scene.scene_index},,,joyful\nnope,0,0.5,0.5,\n")
+    with pytest.raises(OverrideError, match="bad.csv:3: video id 'nope' matches 0 videos"):
+        apply_overrides(options.db_url(), options.out, read_overrides(bad))
+    with open_database(options.db_url())() as s:  # nothing applied half-way
+        assert s.scalar(select(func.count()).select_from(Soundtrack)) == n_tracks
+    good = tmp_path / "good.csv"
+    good.write_text(f"video,scene,valence,arousal,brief\n{video_id[:8]},{scene.scene_index},,,joyful\n")
+    [outcome] = apply_overrides(options.db_url(), options.out, read_overrides(good))
+    assert outcome.changed_scenes == [scene.scene_index] and outcome.new
+    with open_database(options.db_url())() as s:
+        row = s.get(Soundtrack, outcome.soundtrack_id)
+        assert row.parent_id == current.parent.id and s.scalar(select(func.count()).select_from(Emotion)) == n_emotions
+        verdict = s.scalar(select(Emotion.valence).join(Scene, Scene.id == Emotion.scene_id)
+                           .where(Scene.video_id == video_id, Scene.scene_index == scene.scene_index))
+    by_scene = {c["scene_index"]: c for c in row.conditions}
+    assert by_scene[scene.scene_index]["source"] == "override:good.csv:2" and by_scene[scene.scene_index]["valence"] > 0.5
+    assert verdict < 0.5  # the classifier's own verdict stays beside the override
+    assert all(c["source"] == "classifier" for k, c in by_scene.items() if k != scene.scene_index)
+    old, new = midi_tools.load(Path(current.parent.midi_uri).read_bytes()), midi_tools.load(Path(row.midi_uri).read_bytes())
+
+    def notes_outside(pm):
+        return sorted((round(n.start, 3), n.pitch) for i in pm.instruments for n in i.notes
+                      if n.start < scene.start_s - 1e-3 or n.start >= scene.end_s)
+
+    assert notes_outside(new) == notes_outside(old)
 
 
 def test_http_api_scores_a_posted_uri_and_serves_results(first_run, options, media):
