@@ -172,6 +172,75 @@ def classify_command(
         json_out.write_text(json.dumps(payload, indent=2))
 
 
+@app.command("spread")
+def spread_command(
+    features: str = typer.Argument(..., help="An extraction output folder of a catalog."),
+    model: list[Path] = typer.Option(None, help="Checkpoints to compare (repeat; default: the shipped model)."),
+    normalise_catalog: bool = typer.Option(False, "--normalise-catalog", help="Also show the per-catalog normalisation."),
+) -> None:
+    """How far scene valence/arousal spread over a catalog (std over all scenes), per model."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from emsync_core.emotion.classifier import load_classifier
+    from emsync_core.emotion.features_io import read_videos
+    from emsync_core.scoring.moods import fit_catalog_norm
+
+    tables = list(read_videos(features))
+    console = _console()
+    rows = {}
+    for path in model or [None]:
+        classifier = load_classifier(path)
+        va = np.array([(s.valence, s.arousal) for _, t in tables for s in classifier.classify(t)])
+        rows[f"{classifier.model_version}"] = va
+        if normalise_catalog:
+            norm = fit_catalog_norm([tuple(x) for x in va])
+            rows[f"{classifier.model_version} + catalog normalisation"] = np.array([norm.apply(*x) for x in va])
+    first = next(iter(rows.values()))
+    for name, va in rows.items():
+        rho = [spearmanr(first[:, d], va[:, d]).statistic for d in range(2)]
+        console.print(f"{name}: {len(va)} scenes of {len(tables)} videos; valence std {va[:, 0].std():.3f} "
+                      f"(range {va[:, 0].min():+.2f}..{va[:, 0].max():+.2f}), arousal std {va[:, 1].std():.3f} "
+                      f"(range {va[:, 1].min():+.2f}..{va[:, 1].max():+.2f}); rank corr. with the first: V {rho[0]:.2f} A {rho[1]:.2f}")
+
+
+@app.command("brief-eval")
+def brief_eval_command(
+    features: str = typer.Argument(..., help="An extraction output (or one video's feature Parquet)."),
+    video_id: str = typer.Option(None, help="Which video of the features (default: the first)."),
+    positive: str = typer.Option("joyful", help="The brief expected to sound more positive."),
+    negative: str = typer.Option("melancholic", help="The brief expected to sound less positive."),
+    seeds: int = typer.Option(10, help="Seeds 0..n-1, each scored under both briefs."),
+    rule: str = typer.Option("centre", help="Brief rule: centre or replace."),
+    model: Path = typer.Option(None, help="Classifier checkpoint (default: the shipped model)."),
+    json_out: Path = typer.Option(None, "--json", help="Write the per-seed valences here."),
+) -> None:
+    """The same clip under two briefs: share of seeds where vibenet hears the positive brief as more positive."""
+    import torch
+
+    from emsync_core.brief.evaluate import brief_contrast
+    from emsync_core.emotion.classifier import load_classifier
+    from emsync_core.emotion.features_io import read_videos
+    from emsync_core.music import load_generator
+    from emsync_core.store.feature_parquet import read_metadata
+
+    torch.set_num_threads(1)
+    video, table = next((v, t) for v, t in read_videos(features) if video_id is None or v.startswith(video_id))
+    meta = read_metadata(table)
+    duration = float(meta.get("duration_s") or table.column("end_s").to_numpy().max())
+    result = brief_contrast(table, load_classifier(model), load_generator(), duration_s=duration,
+                            cuts_s=tuple(float(c) for c in meta.get("cuts_s", [])), positive=positive, negative=negative,
+                            seeds=tuple(range(seeds)), rule=rule)
+    console = _console()
+    for seed, p, n in zip(result.seeds, result.positive_valence, result.negative_valence):
+        console.print(f"seed {seed}: {positive} {p:.3f}  {negative} {n:.3f}  {'ok' if p > n else 'MISS'}")
+    console.print(f"{video}: vibenet valence higher for {positive!r} than {negative!r} in "
+                  f"{result.share_positive_higher:.0%} of {len(result.seeds)} seeds")
+    if json_out:
+        json_out.write_text(json.dumps({"video_id": video, "rule": rule, **{k: list(v) if isinstance(v, tuple) else v
+                                        for k, v in result.__dict__.items()}, "share": result.share_positive_higher}, indent=2))
+
+
 def _dims(features: str, names: tuple[str, ...]) -> tuple[int, ...]:
     """Each modality's dimension from the first feature file that has its column."""
     import pyarrow.parquet as pq

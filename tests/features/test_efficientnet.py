@@ -1,0 +1,55 @@
+"""The EfficientNet-Lite0 frame backbone: the real ImageNet weights from the registry package, an
+optimised embedder equal to the eager model, and embeddings that tell shots apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from emsync_core.features import registry
+from emsync_core.features.efficientnet import EfficientNetLite0Backbone, _Embed, preprocess
+from tests.conftest import SHARED
+
+DAISY = SHARED / "data" / "images" / "emotion6" / "images" / "joy" / "1.jpg"
+IMAGENET_DAISY = 985
+
+
+@pytest.fixture(scope="module")
+def backbone() -> EfficientNetLite0Backbone:
+    b = registry.resolve("efficientnet_lite0")()
+    b.load()
+    return b
+
+
+def test_weights_are_the_real_imagenet_model(backbone, shared_video: Path) -> None:
+    image = cv2.cvtColor(cv2.imread(str(DAISY)), cv2.COLOR_BGR2RGB)
+    with torch.inference_mode():
+        probs = torch.softmax(backbone._model(preprocess([image])), dim=1)[0]
+    assert int(probs.argmax()) == IMAGENET_DAISY and float(probs.max()) > 0.9
+
+
+def test_optimised_embedder_matches_the_eager_model(backbone) -> None:
+    images = [np.random.default_rng(i).integers(0, 255, (200, 300, 3), dtype=np.uint8) for i in range(3)]
+    with torch.inference_mode():
+        eager = _Embed(backbone._model)(preprocess(images)).numpy()
+    assert np.allclose(backbone.embed_images(images), eager, atol=1e-3)
+
+
+def test_embeddings_separate_shots(backbone, shared_video: Path) -> None:
+    """Frames of one shot are closer to each other than to a frame across a cut (bikes.mp4, cut at 5.48 s)."""
+    import av
+
+    frames = {}
+    with av.open(str(shared_video / "bikes.mp4")) as container:
+        for frame in container.decode(video=0):
+            for t in (3.6, 4.4, 6.2):
+                if t not in frames and frame.time >= t:
+                    frames[t] = frame.to_ndarray(format="rgb24")
+    e = backbone.embed_images([frames[3.6], frames[4.4], frames[6.2]])
+    e = e / np.linalg.norm(e, axis=1, keepdims=True)
+    assert e.shape == (3, 1280)
+    assert float(e[0] @ e[1]) > float(e[0] @ e[2]) + 0.05
