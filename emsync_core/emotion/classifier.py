@@ -26,7 +26,7 @@ from emsync_core.emotion.ekman import EKMAN
 from emsync_core.emotion.features_io import FeatureTableError, modality, sort_windows
 from emsync_core.store.feature_parquet import METADATA_KEY, read_metadata
 
-DEFAULT_MODEL = "emotion6_fusion_v1.safetensors"  # frame embeddings only (see models/MODEL_CARD.md)
+DEFAULT_MODEL = "emotion6_fusion_v2.safetensors"  # MobileNetV2 + EfficientNet-Lite0 frames, calibrated V/A (models/MODEL_CARD.md)
 FACES_MODEL = "emotion6_fusion_faces_v1.safetensors"  # frames + faces: opt-in, no gain on Emotion6
 SPEECH_VALENCE_GAIN = 0.3  # V shift per unit VADER compound, times the share of the scene with speech
 MUSIC_PULL = 0.25  # how far V/A move toward vibenet's music V/A, times the share of the scene with music

@@ -17,7 +17,7 @@ _BUILTIN_MODULES = (
     "emsync_core.features.speech",
     "emsync_core.features.music_affect",
 )
-DEFAULT_BACKBONES = ("mobilenet_v2", "visual_affect", "audio_affect", "music_affect")
+DEFAULT_BACKBONES = ("mobilenet_v2", "efficientnet_lite0", "visual_affect", "audio_affect", "music_affect")
 
 
 def register(cls: type[Backbone]) -> type[Backbone]:
