@@ -9,7 +9,7 @@ import typer
 
 app = typer.Typer(help="Video emotion: the fusion classifier over frozen backbones.", no_args_is_help=True)
 
-DEFAULT_MODALITIES = "mobilenet_v2,efficientnet_lite0"
+DEFAULT_MODALITIES = "mobilenet_v2,faces"
 
 
 def _console():

@@ -49,8 +49,9 @@ def chaplin(shared_video: Path, tmp_path_factory: pytest.TempPathFactory) -> pa.
 
 def test_shipped_model_identity(classifier: EmotionClassifier) -> None:
     assert classifier.model_sha256 == hashlib.sha256(default_model_path().read_bytes()).hexdigest()
-    assert classifier.model_version == "emotion6-fusion-v1"
-    assert classifier.modalities == ("mobilenet_v2",)
+    assert classifier.model_version == "emotion6-fusion-v2"
+    assert classifier.modalities == ("mobilenet_v2", "efficientnet_lite0")
+    assert classifier.checkpoint.calibration is not None  # fitted on validation, stored in the file
 
 
 def test_default_backbones_give_one_result_per_scene(classifier: EmotionClassifier, scenes_video) -> None:
@@ -70,7 +71,7 @@ def test_default_backbones_give_one_result_per_scene(classifier: EmotionClassifi
         assert sum(s.probs.values()) == pytest.approx(1.0, abs=1e-6)
         assert -1 <= s.valence <= 1 and -1 <= s.arousal <= 1 and 0 <= s.confidence <= 1
         # The frames always count; vibenet may hear the 440 Hz tone as music (music_affect is a default backbone).
-        assert s.modalities in {("mobilenet_v2",), ("mobilenet_v2", "music_affect")}
+        assert s.modalities in {("mobilenet_v2", "efficientnet_lite0"), ("mobilenet_v2", "efficientnet_lite0", "music_affect")}
     # Different pictures, different answers: the head reads the frames.
     assert len({tuple(round(p, 4) for p in s.probs.values()) for s in scenes}) == 3
 
