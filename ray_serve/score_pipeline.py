@@ -348,10 +348,13 @@ def catalog_norm(models: ModelSpec, markers, out: str):
     va = []
     for facts in markers:
         uri = facts.features_uri or store.join(out, "features", f"{facts.video_id}.parquet")
-        with store.open_read(uri) as fh:
-            table = pq.read_table(fh)
-        va.extend((s.valence, s.arousal) for s in classifier.classify(table))
-    return fit_catalog_norm(va)
+        try:
+            with store.open_read(uri) as fh:
+                table = pq.read_table(fh)
+            va.extend((s.valence, s.arousal) for s in classifier.classify(table))
+        except Exception:  # this video's failure is recorded by the classify stage; the others still set the norm
+            continue
+    return fit_catalog_norm(va) if va else None
 
 
 def run_score(options: ScoreOptions) -> ScoreSummary:
