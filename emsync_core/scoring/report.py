@@ -48,10 +48,26 @@ class ScoreSummary:
     video_seconds: float = 0.0  # of the videos scored in this invocation
     wall_s: float = 0.0
     timings: dict[str, float] = field(default_factory=lambda: {k: 0.0 for k in STAGES})
+    faulted: list[dict] = field(default_factory=list)  # stopped by storage / network / permission: rerun
+    damaged: list[VideoFacts] = field(default_factory=list)  # cut off or broken part-way: scored up to it
+    drafts_removed: int = 0  # half-written files of a dead run, removed at the start
 
     @property
     def complete(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.faulted
+
+    def as_json(self) -> dict:
+        """The machine-readable summary (`emsync score --summary-json`)."""
+        return {
+            "run_id": self.run_id, "resumed": self.resumed, "n_catalog": self.n_catalog,
+            "scored": [r.video_id for r in self.scored], "already_done": list(self.already_done),
+            "failed": [{"uri": f.uri, "video_id": f.video_id, "stage": f.stage, "error_class": f.error_class,
+                        "message": f.message} for f in self.failed],
+            "faulted": [{k: f.get(k) for k in ("uri", "video_id", "error_class", "message")} for f in self.faulted],
+            "damaged": [{"uri": f.uri, "video_id": f.video_id, "damage": f.damage} for f in self.damaged],
+            "drafts_removed": self.drafts_removed, "video_seconds": round(self.video_seconds, 3),
+            "wall_s": round(self.wall_s, 3), "timings": self.rounded_timings(),
+        }
 
     def rounded_timings(self) -> dict[str, float]:
         return {k: round(v, 3) for k, v in self.timings.items()}
@@ -87,7 +103,9 @@ def print_summary(summary: ScoreSummary, console: Console | None = None) -> None
     t.add_row("videos in catalog", str(summary.n_catalog))
     t.add_row("soundtracks written now", str(len(summary.scored)))
     t.add_row("already scored (skipped)", str(len(summary.already_done)))
-    t.add_row("failures", str(len(summary.failed)))
+    t.add_row("failures (bad inputs, recorded)", str(len(summary.failed)))
+    t.add_row("stopped by storage/network faults (rerun)", str(len(summary.faulted)))
+    t.add_row("damaged inputs (scored up to the damage)", str(len(summary.damaged)))
     t.add_row("minutes of video scored now", f"{summary.video_seconds / 60:.2f}")
     t.add_row("wall time", f"{summary.wall_s:.1f} s")
     if summary.video_seconds and summary.wall_s:
@@ -104,4 +122,18 @@ def print_summary(summary: ScoreSummary, console: Console | None = None) -> None
             f.add_column(column)
         for rec in summary.failed:
             f.add_row(rec.uri, rec.stage, f"{rec.error_class}: {(rec.message.splitlines() or [''])[0][:120]}")
+        console.print(f)
+    if summary.faulted:
+        f = Table(title="stopped by a fault of the storage, network or permissions (not marked bad: fix and rerun)")
+        for column in ("uri", "reason"):
+            f.add_column(column)
+        for rec in summary.faulted:
+            f.add_row(str(rec.get("uri")), f"{rec.get('error_class')}: {str(rec.get('message') or '').splitlines()[0][:160] if rec.get('message') else ''}")
+        console.print(f)
+    if summary.damaged:
+        f = Table(title="damaged inputs (scored up to the damage)")
+        for column in ("uri", "damage"):
+            f.add_column(column)
+        for facts in summary.damaged:
+            f.add_row(facts.uri, facts.damage or "")
         console.print(f)
