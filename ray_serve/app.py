@@ -83,3 +83,28 @@ def serve_app(db_url: str, host: str = "127.0.0.1", port: int = 8000, app_name: 
     serve.start(http_options={"host": host, "port": port})
     serve.run(EmsyncApp.bind(db_url, surface, settings or ApiSettings.from_env()), name=app_name, route_prefix="/")
     return Served(url=f"http://{host}:{port}", app_name=app_name)
+
+
+def serve_until_stopped(db_url: str, host: str, port: int, app_name: str, surface: Surface,
+                        settings: ApiSettings | None, banner) -> None:
+    """Start a local Ray, serve the surface, print `banner(url)`, block until Ctrl-C or SIGTERM, shut down."""
+    import signal
+    import time
+
+    import ray
+
+    def _stop(_signum, _frame):  # a service manager's SIGTERM shuts Serve and Ray down like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    ray.init(include_dashboard=False, ignore_reinit_error=True)
+    served = serve_app(db_url, host=host, port=port, app_name=app_name, surface=surface, settings=settings)
+    banner(served.url)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        serve.shutdown()
+        ray.shutdown()

@@ -176,7 +176,8 @@ def get_job(request: Request, job_id: str = PathParam(max_length=32, pattern=r"^
         for vid in job.video_ids:
             rows = queries.soundtracks(s, video_id=vid, limit=1)
             tracks += [{**r, "files": {k: f"/api/soundtracks/{r['id']}/{k}" for k in _FILE_KINDS}} for r in rows]
-    return {"job_id": job.job_id, "uri": job.uri, "status": job.status, "error": job.error, "failures": job.failures,
+    uri = Path(job.uri).name if job.upload else job.uri  # an upload's server path is none of the client's business
+    return {"job_id": job.job_id, "uri": uri, "status": job.status, "error": job.error, "failures": job.failures,
             "soundtracks": tracks}
 
 

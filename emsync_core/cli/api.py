@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import time
 
 import typer
 from rich.console import Console
@@ -77,28 +75,11 @@ def serve_cmd(
     out: str = typer.Option(None, "--out", envvar="EMSYNC_SERVE_OUT", help="Where served soundtracks are written."),
 ) -> None:
     """Serve the archive API under /api with Ray Serve until Ctrl-C; every route but /healthz needs a key."""
-    import ray
-    from ray import serve
-
     from emsync_core.api.policy import ApiSettings
-    from ray_serve.app import serve_app
+    from ray_serve.app import serve_until_stopped
 
     if out:
         os.environ["EMSYNC_SERVE_OUT"] = out  # read on the replica (a local Ray inherits this environment)
-
-    def _stop(_signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
     settings = ApiSettings(catalog_roots=tuple(root), allowed_hosts=tuple(allowed_host), max_upload_bytes=max_upload_mb << 20)
-    ray.init(include_dashboard=False, ignore_reinit_error=True)
-    served = serve_app(db, host=host, port=port, app_name="emsync-api", surface="api", settings=settings)
-    console.print(f"archive API on {served.url}/api (key: `emsync api keys create`); roots: {', '.join(root) or 'none'}; Ctrl-C stops")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        serve.shutdown()
-        ray.shutdown()
+    serve_until_stopped(db, host, port, "emsync-api", "api", settings, lambda url: console.print(
+        f"archive API on {url}/api (key: `emsync api keys create`); roots: {', '.join(root) or 'none'}; Ctrl-C stops"))

@@ -116,24 +116,25 @@ def print_summary(summary: ScoreSummary, console: Console | None = None) -> None
     t.add_row("outputs", store.join(summary.out, "soundtracks"))
     t.add_row("database", summary.db_url.split("@")[-1])
     console.print(t)
-    if summary.failed:
-        f = Table(title="failures (also in the failures table)")
-        for column in ("uri", "stage", "reason"):
-            f.add_column(column)
-        for rec in summary.failed:
-            f.add_row(rec.uri, rec.stage, f"{rec.error_class}: {(rec.message.splitlines() or [''])[0][:120]}")
-        console.print(f)
-    if summary.faulted:
-        f = Table(title="stopped by a fault of the storage, network or permissions (not marked bad: fix and rerun)")
-        for column in ("uri", "reason"):
-            f.add_column(column)
-        for rec in summary.faulted:
-            f.add_row(str(rec.get("uri")), f"{rec.get('error_class')}: {str(rec.get('message') or '').splitlines()[0][:160] if rec.get('message') else ''}")
-        console.print(f)
-    if summary.damaged:
-        f = Table(title="damaged inputs (scored up to the damage)")
-        for column in ("uri", "damage"):
-            f.add_column(column)
-        for facts in summary.damaged:
-            f.add_row(facts.uri, facts.damage or "")
-        console.print(f)
+    _listing(console, "failures (also in the failures table)", ("uri", "stage", "reason"),
+             [(r.uri, r.stage, f"{r.error_class}: {_first_line(r.message)}") for r in summary.failed])
+    _listing(console, "stopped by a fault of the storage, network or permissions (not marked bad: fix and rerun)",
+             ("uri", "reason"), [(str(r.get("uri")), f"{r.get('error_class')}: {_first_line(r.get('message'))}")
+                                 for r in summary.faulted])
+    _listing(console, "damaged inputs (scored up to the damage)", ("uri", "damage"),
+             [(f.uri, f.damage or "") for f in summary.damaged])
+
+
+def _first_line(text: str | None) -> str:
+    return (str(text or "").splitlines() or [""])[0][:160]
+
+
+def _listing(console: Console, title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    if not rows:
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

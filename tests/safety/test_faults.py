@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 from beam_jobs.extract_pipeline import ExtractOptions, run_extract
+from emsync_core.store.uri import FILE_MODE
 from tests.media_factory import ffmpeg
+
+
+def current_umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 BACKBONES = ("visual_affect", "audio_affect")
 
@@ -44,6 +53,9 @@ def test_an_output_fault_is_not_blamed_on_the_input_and_the_fixed_rerun_does_the
     second = _extract(catalog, out)
     assert [Path(r["uri"]).name for r in second.ok] == ["good.mp4"] and not second.faulted
     assert not (out / "faults").exists() or not any((out / "faults").iterdir())
+    # outputs are readable by the team like any file the user writes, not owner-only (mkstemp's 0600)
+    for path in (Path(second.ok[0]["features_uri"]), out / "videos" / f"{second.ok[0]['video_id']}.json"):
+        assert path.stat().st_mode & 0o777 == FILE_MODE == 0o666 & ~current_umask()
 
 
 def test_a_dead_letter_that_cannot_be_written_fails_that_video_only(catalog, private_dir):
