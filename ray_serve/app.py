@@ -57,6 +57,7 @@ def build_api_app(db_url: str, settings: ApiSettings = ApiSettings()) -> FastAPI
     return app
 
 
+build_app = build_study_app  # the name the study suite builds its in-process app by
 BUILDERS = {"study": build_study_app, "api": build_api_app}
 
 

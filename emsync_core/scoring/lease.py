@@ -1,5 +1,5 @@
 """One live run per run key: a lease row in the database, renewed by a heartbeat, that lapses when its
-holder dies. A second run of the same key waits for it or stops with a clear message; clean-up of
+holder dies (at once when the holder ran on this machine and its process is gone). A second run of the same key waits for it or stops with a clear message; clean-up of
 half-written files runs only when no live run writes into the same output folder."""
 
 from __future__ import annotations
@@ -51,6 +51,24 @@ def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
+def _alive(lease: RunLease) -> bool:
+    """Unexpired, and (when held on this machine) its process still exists: a run killed here frees its
+    key at once; one on another machine, when its lease lapses."""
+    if _aware(lease.expires_at) <= _now():
+        return False
+    host, _, rest = lease.holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 @dataclass
 class RunLeaseHandle:
     """A held lease; `heartbeat()` renews it, `release()` gives it up. `lost` is set if another run took it."""
@@ -89,17 +107,19 @@ def try_acquire(sessions: sessionmaker[Session], run_key: str, out_uri: str, ttl
         return RunLeaseHandle(sessions, run_key, holder, ttl_s)
     except IntegrityError:
         pass
-    with sessions.begin() as s:
-        taken = s.execute(update(RunLease).where(RunLease.run_key == run_key, RunLease.expires_at < now).values(
-            holder=holder, out_uri=out_uri, run_id=None, acquired_at=now, heartbeat_at=now, expires_at=expires)).rowcount
-    if taken == 1:
-        log.warning("took over the lapsed lease of run key %s (its run died)", run_key[:12])
-        return RunLeaseHandle(sessions, run_key, holder, ttl_s)
     with sessions() as s:
         current = s.get(RunLease, run_key)
-    if current is None:  # released between our two statements: try once more
+    if current is None:  # released in the meantime: try once more
         return try_acquire(sessions, run_key, out_uri, ttl_s)
-    raise LeaseHeld(current)
+    if _alive(current):
+        raise LeaseHeld(current)
+    with sessions.begin() as s:  # conditioned on the dead holder: of two takers, one wins
+        taken = s.execute(update(RunLease).where(RunLease.run_key == run_key, RunLease.holder == current.holder).values(
+            holder=holder, out_uri=out_uri, run_id=None, acquired_at=now, heartbeat_at=now, expires_at=expires)).rowcount
+    if taken == 1:
+        log.warning("took over the lease of run key %s from a run that died (%s)", run_key[:12], current.holder)
+        return RunLeaseHandle(sessions, run_key, holder, ttl_s)
+    return try_acquire(sessions, run_key, out_uri, ttl_s)
 
 
 def acquire(sessions: sessionmaker[Session], run_key: str, out_uri: str, wait_s: float = 0.0,
@@ -119,7 +139,7 @@ def others_live_in(sessions: sessionmaker[Session], out_uri: str, holder: str) -
     """Whether another unexpired lease writes into the same output folder."""
     with sessions() as s:
         rows = s.scalars(select(RunLease).where(RunLease.out_uri == out_uri, RunLease.holder != holder)).all()
-    return any(_aware(r.expires_at) > _now() for r in rows)
+    return any(_alive(r) for r in rows)
 
 
 class Heartbeat:
