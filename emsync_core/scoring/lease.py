@@ -166,7 +166,10 @@ class Heartbeat:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(5)
-        self.lease.release()
+        try:
+            self.lease.release()
+        except Exception as release_error:  # the database is gone: the lease lapses by itself; keep the run's own error
+            log.warning("could not release the run lease (it lapses in %.0f s): %s", self.lease.ttl_s, release_error)
 
 
 def clean_dead_drafts(out_root: str) -> int:

@@ -106,6 +106,8 @@ def print_summary(summary: ScoreSummary, console: Console | None = None) -> None
     t.add_row("failures (bad inputs, recorded)", str(len(summary.failed)))
     t.add_row("stopped by storage/network faults (rerun)", str(len(summary.faulted)))
     t.add_row("damaged inputs (scored up to the damage)", str(len(summary.damaged)))
+    if summary.drafts_removed:
+        t.add_row("half-written files of a dead run removed", str(summary.drafts_removed))
     t.add_row("minutes of video scored now", f"{summary.video_seconds / 60:.2f}")
     t.add_row("wall time", f"{summary.wall_s:.1f} s")
     if summary.video_seconds and summary.wall_s:
