@@ -79,3 +79,36 @@ def test_retry_failed_runs_dead_letters_again(catalog, private_dir):
     retried = _extract(catalog, out, retry_failed=True)
     assert [Path(f["uri"]).name for f in retried.failed] == ["broken.mp4"]
     assert [r.uri.rsplit('/', 1)[-1] for r in retried.skipped] == ["good.mp4"]  # the good one is not redone
+
+
+UNREADABLE_INPUT = """
+import os, sys
+from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
+from emsync_core.store.catalog import resolve_ref
+path, out = sys.argv[1], sys.argv[2]
+ref = resolve_ref(path)
+extractor = VideoFeatureExtractor(ExtractSettings(backbones=("visual_affect",), fault_attempts=2, fault_backoff_s=0.01))
+first = extractor.run(ref, OutputLayout(out))
+os.chmod(path, 0o644)  # the operator fixes the permission
+second = extractor.run(ref, OutputLayout(out))
+print(first.status, first.record.get("error_class"), second.status)
+"""
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs util-linux setpriv")
+def test_an_unreadable_input_is_a_fault_and_reads_once_fixed(catalog, private_dir):
+    """chmod 000, in a process without the capability to override file permissions (the suite runs as root)."""
+    import os
+    import subprocess
+    import sys
+
+    folder = private_dir / "locked"
+    folder.mkdir()
+    locked = folder / "locked.mp4"
+    shutil.copy(catalog / "good.mp4", locked)
+    locked.chmod(0)
+    result = subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-c", UNREADABLE_INPUT,
+                             str(locked), str(private_dir / "out-locked")], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert result.stdout.split() == ["fault", "PermissionError", "ok"], result.stderr[-2000:]
+    assert not (private_dir / "out-locked" / "dead_letter").exists()
