@@ -112,3 +112,33 @@ def test_an_unreadable_input_is_a_fault_and_reads_once_fixed(catalog, private_di
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert result.stdout.split() == ["fault", "PermissionError", "ok"], result.stderr[-2000:]
     assert not (private_dir / "out-locked" / "dead_letter").exists()
+
+
+def test_a_full_disk_is_a_fault_and_the_freed_disk_does_the_work(catalog, private_dir):
+    """A real ENOSPC: the output is a 256 KiB tmpfs, filled up, then freed (needs the right to mount)."""
+    import subprocess
+
+    from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
+    from emsync_core.store.catalog import resolve_ref
+
+    out = private_dir / "tiny-disk"
+    out.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(out)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        filler = out / "filler"
+        with open(filler, "wb", buffering=0) as fh:  # fill the disk to the last byte
+            try:
+                while True:
+                    fh.write(b"\0" * 512)
+            except OSError:
+                pass
+        extractor = VideoFeatureExtractor(ExtractSettings(backbones=BACKBONES, fault_attempts=2, fault_backoff_s=0.01))
+        ref = resolve_ref(str(catalog / "good.mp4"))
+        first = extractor.run(ref, OutputLayout(str(out)))
+        assert first.status == "fault" and "No space left" in first.record["message"]
+        assert not (out / "dead_letter").exists() or not any((out / "dead_letter").iterdir())
+        filler.unlink()  # the operator frees the disk
+        assert extractor.run(ref, OutputLayout(str(out))).status == "ok"
+    finally:
+        subprocess.run(["umount", "--lazy", str(out)], check=False)  # lazy: an open handle must not keep it mounted
