@@ -35,6 +35,10 @@ def open_container(source: str | BinaryIO) -> av.container.InputContainer:
     try:
         return av.open(source, mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, OSError, ValueError) as exc:
+        from emsync_core.store.faults import is_environment_fault  # (faults imports media.errors)
+
+        if is_environment_fault(exc):  # the storage or network failed while reading: not the file's fault
+            raise
         raise MediaError("probe", f"not a readable media file: {exc}") from exc
 
 

@@ -181,3 +181,25 @@ def test_manifest_with_parquet_of_uris_still_reads(tmp_path):
     pq.write_table(pa.table({"uri": ["gs://b/a.mp4"]}), buffer)
     (tmp_path / "ok.parquet").write_bytes(buffer.getvalue())
     assert list_catalog_uris(str(tmp_path / "ok.parquet")) == ["gs://b/a.mp4"]
+
+
+class FailingStream:
+    """A storage stream whose reads fail as a broken disk or dropped connection does (EIO)."""
+
+    def read(self, n: int) -> bytes:
+        raise OSError(errno.EIO, "Input/output error")
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 4096 if whence == 2 else offset
+
+    def tell(self) -> int:
+        return 0
+
+    def seekable(self) -> bool:
+        return True
+
+
+def test_a_read_error_while_probing_is_the_storages_not_the_files():
+    with pytest.raises(OSError) as info:
+        VideoScan(lambda: FailingStream(), ScanSettings())
+    assert not isinstance(info.value, MediaError) and is_environment_fault(info.value)
