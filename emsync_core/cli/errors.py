@@ -35,7 +35,7 @@ def operational(exc: BaseException) -> tuple[int, str] | None:
         return EXIT_FAULT, f"database: {exc}"
     if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)):
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        return EXIT_FAULT, f"database unreachable: {reason}"
+        return EXIT_FAULT, f"database error (down, unreachable or refusing): {reason}"
     if isinstance(exc, sqlalchemy.exc.ArgumentError):
         return EXIT_USAGE, f"database URL: {exc}"
     if isinstance(exc, EnvironmentFault) or is_environment_fault(exc):

@@ -46,13 +46,13 @@ def test_a_database_that_is_down_stops_the_run_before_extraction_in_one_line(bad
     out = private_dir / "out-down"
     result = invoke("score", str(bad_catalog), "--out", str(out), "--db", DOWN_DB, *LIGHT)
     assert result.exit_code == EXIT_FAULT
-    assert "database unreachable" in _one_line(result)
+    assert "database error" in _one_line(result)
     assert not (out / "dead_letter").exists() and not (out / "videos").exists()  # nothing was extracted
 
 
 def test_score_reads_the_database_url_from_the_environment(bad_catalog, private_dir):
     result = invoke("score", str(bad_catalog), "--out", str(private_dir / "out-env"), *LIGHT, env={"EMSYNC_DB_URL": DOWN_DB})
-    assert result.exit_code == EXIT_FAULT and "database unreachable" in _one_line(result)
+    assert result.exit_code == EXIT_FAULT and "database error" in _one_line(result)
     assert not (private_dir / "out-env" / "emsync.db").exists()
 
 
