@@ -84,7 +84,8 @@ def _out_root(request: Request) -> str:
 def served_options(uri: str, out: str, db_url: str, seed: int, mux: str):
     """The scoring options of the server, from its environment (set on the Ray nodes / pods):
     EMSYNC_BACKBONES, EMSYNC_{CLASSIFIER,GENERATOR}_{LOADER,CHECKPOINT}; unset means the defaults.
-    Actors take a quarter CPU: the replica itself holds some, and Ray Data must still fit its read tasks."""
+    Actors take a quarter CPU: the replica itself holds some, and Ray Data must still fit its read tasks.
+    A job waits (up to 10 min) for a live run of the same video, e.g. the same request on another replica."""
     from emsync_core.render.pipeline import RenderSettings
     from emsync_core.scoring.models import DEFAULT_CLASSIFIER, DEFAULT_GENERATOR, ModelSpec
     from ray_serve.score_pipeline import ScoreOptions
@@ -96,7 +97,7 @@ def served_options(uri: str, out: str, db_url: str, seed: int, mux: str):
                        generator_checkpoint=env("EMSYNC_GENERATOR_CHECKPOINT"))
     extra = {"backbones": tuple(env("EMSYNC_BACKBONES").split(","))} if env("EMSYNC_BACKBONES") else {}
     return ScoreOptions(catalog=uri, out=out, db=db_url, seed=seed, render=RenderSettings(mux_mode=mux), models=models,
-                        show_progress=False, extract_workers=1, actor_cpus=0.25, **extra)
+                        show_progress=False, extract_workers=1, actor_cpus=0.25, lease_wait_s=600.0, **extra)
 
 
 def _db_url(request: Request) -> str:
