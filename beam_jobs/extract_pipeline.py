@@ -22,6 +22,7 @@ from emsync_core.features.registry import DEFAULT_BACKBONES
 from emsync_core.media.cuts import CutSettings
 from emsync_core.media.scan import ScanSettings
 from emsync_core.store.catalog import VideoRef, list_catalog_uris, resolve_ref
+from emsync_core.store.faults import is_environment_fault
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,9 @@ def pipeline_options(workers: int, beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-def _resolve_all(uris: list[str], layout: OutputLayout, settings: ExtractSettings) -> tuple[list[VideoRef], list[VideoRef], list[tuple[str, Exception]]]:
-    """Stat every URI (in parallel: GCS round-trips) and split into to-do and already done."""
+def _resolve_all(uris: list[str], layout: OutputLayout, settings: ExtractSettings):
+    """Stat every URI (in parallel: GCS round-trips) and split into to-do, already done, unreadable
+    (the input's fault) and faulted (storage / network / permission: retried by the next run)."""
 
     def one(uri: str) -> tuple[str, VideoRef | Exception, bool]:
         try:
@@ -89,14 +91,14 @@ def _resolve_all(uris: list[str], layout: OutputLayout, settings: ExtractSetting
         except Exception as exc:  # a vanished or unreadable object is that input's failure alone
             return uri, exc, False
 
-    todo, done, unreadable = [], [], []
+    todo, done, unreadable, faulted = [], [], [], []
     with ThreadPoolExecutor(max_workers=16) as pool:
         for uri, ref, finished in pool.map(one, uris):
             if isinstance(ref, Exception):
-                unreadable.append((uri, ref))
+                (faulted if is_environment_fault(ref) else unreadable).append((uri, ref))
             else:
                 (done if finished else todo).append(ref)
-    return todo, done, unreadable
+    return todo, done, unreadable, faulted
 
 
 def run_extract(options: ExtractOptions, beam_args: list[str] | None = None) -> ExtractSummary:
@@ -106,7 +108,7 @@ def run_extract(options: ExtractOptions, beam_args: list[str] | None = None) -> 
     layout = OutputLayout(options.out)
     workers = options.workers or os.cpu_count() or 1
     uris = list_catalog_uris(options.catalog)
-    todo, done, unreadable = _resolve_all(uris, layout, settings)
+    todo, done, unreadable, faulted = _resolve_all(uris, layout, settings)
     threads = max(1, (os.cpu_count() or 1) // workers)
 
     progress = MarkerProgress(layout, todo, enabled=options.show_progress)
@@ -130,7 +132,7 @@ def run_extract(options: ExtractOptions, beam_args: list[str] | None = None) -> 
         progress.follow(worker)
         if "error" in result_box:
             raise result_box["error"]  # type: ignore[misc]
-    summary = ExtractSummary.collect(layout, todo, done, unreadable, settings, time.perf_counter() - started)
+    summary = ExtractSummary.collect(layout, todo, done, unreadable, settings, time.perf_counter() - started, faulted)
     compile_tables(layout)
     if options.show_progress:
         print_summary(summary)

@@ -27,7 +27,8 @@ from emsync_core.features.registry import DEFAULT_BACKBONES
 from emsync_core.music import SamplingSettings
 from emsync_core.render.pipeline import RenderSettings
 from emsync_core.scoring.assemble import Piece
-from emsync_core.scoring.finish import FinishInput, clean_partials, finish
+from emsync_core.scoring.finish import FinishInput, finish
+from emsync_core.scoring.lease import Heartbeat, acquire, clean_dead_drafts, others_live_in
 from emsync_core.scoring.models import ModelIdentity, ModelSpec, identity, load_classifier, load_generator
 from emsync_core.scoring.moods import MoodSettings, fit_catalog_norm, scene_moods
 from emsync_core.scoring.plan import DEFAULT_MAX_CHUNK_S, Chunk, ScorePlan, chunk_requests, variant_key
@@ -72,6 +73,8 @@ class ScoreOptions:
     brief: str = ""  # a scoring brief ("tense, orchestral, minor key"); see emsync_core/brief
     brief_rule: str = "centre"  # how the brief mixes with the scene moods: centre | replace
     normalise_catalog: bool = False  # spread scene V/A relative to the catalog's other scenes
+    retry_failed: bool = False  # re-extract inputs with a dead letter (after fixing them, or a decoder)
+    lease_wait_s: float = 0.0  # how long to wait for another live run of the same key before giving up
 
     def mood_settings(self, norm=None) -> MoodSettings:
         """The brief parsed (BriefError on an unknown word) with the rule and the catalog normalisation."""
@@ -358,7 +361,17 @@ def catalog_norm(models: ModelSpec, markers, out: str):
 
 
 def run_score(options: ScoreOptions) -> ScoreSummary:
-    """extract -> score -> record for a whole catalog; resumable and idempotent (see module docstring)."""
+    """extract -> score -> record for a whole catalog; resumable and idempotent (see module docstring).
+
+    The database is opened (and so checked) before any extraction, and the run holds the lease of its
+    run key throughout: a second run of the same catalog and configuration cannot collide with it."""
+    sessions = open_database(options.db_url())
+    lease = acquire(sessions, options.run_key(), options.out, wait_s=options.lease_wait_s)
+    with Heartbeat(lease):
+        return _run_score(options, Recorder(sessions), lease)
+
+
+def _run_score(options: ScoreOptions, recorder: Recorder, lease) -> ScoreSummary:
     from beam_jobs.extract_pipeline import ExtractOptions, run_extract
 
     from emsync_core.scoring.report import collect_extracted
@@ -366,13 +379,15 @@ def run_score(options: ScoreOptions) -> ScoreSummary:
     summary = ScoreSummary(out=options.out, db_url=options.db_url())
     started = time.perf_counter()
     options.mood_settings()  # a bad brief fails here, before any work
+    if not others_live_in(recorder.sessions, options.out, lease.holder):
+        summary.drafts_removed = clean_dead_drafts(options.out)  # what a killed run left half-written
     extract = run_extract(ExtractOptions(catalog=options.catalog, out=options.out, backbones=options.backbones,
                                          window_s=options.window_s, workers=options.extract_workers,
-                                         show_progress=options.show_progress))
+                                         retry_failed=options.retry_failed, show_progress=options.show_progress))
     summary.timings["extract_s"] = extract.wall_s
     markers, extract_failures = collect_extracted(extract, options.out)
+    summary.faulted = list(extract.faulted)
 
-    recorder = Recorder(open_database(options.db_url()))
     catalog_id = recorder.ensure_catalog(options.catalog)
     ids = model_identities(options.models)
     norm = catalog_norm(options.models, markers, options.out) if options.normalise_catalog else None
@@ -381,12 +396,14 @@ def run_score(options: ScoreOptions) -> ScoreSummary:
     run_id, resumed = recorder.open_run(
         "score", options.run_key(), catalog_uri=options.catalog, out_uri=options.out, config=config,
         code_version=__version__, model_versions={"classifier": asdict(ids.classifier), "generator": asdict(ids.generator)})
+    lease.set_run_id(run_id)
     summary.run_id, summary.resumed = run_id, resumed
     for facts in markers:
         recorder.record_video(facts, status="extracted", catalog_id=catalog_id)
     for rec in extract_failures:
         recorder.record_failure(rec, run_id=run_id)
     summary.failed.extend(extract_failures)
+    summary.damaged = [f for f in markers if f.damage]
 
     jobs: dict[str, VideoJob] = {}
     for facts in markers:
@@ -395,7 +412,6 @@ def run_score(options: ScoreOptions) -> ScoreSummary:
             recorder.set_video_status(facts.video_id, "scored")
             summary.already_done.append(facts.video_id)
         else:
-            clean_partials(options.out, facts.video_id)  # what a killed run may have left half-written
             jobs[facts.video_id] = VideoJob(facts.video_id, facts.uri, float(facts.duration_s), tuple(facts.cuts_s),
                                             facts.features_uri or store.join(options.out, "features", f"{facts.video_id}.parquet"))
     summary.video_seconds = sum(float(f.duration_s or 0.0) for f in markers if f.video_id in jobs)
@@ -406,8 +422,8 @@ def run_score(options: ScoreOptions) -> ScoreSummary:
             score_videos(options, jobs, ids, recorder, run_id, summary, progress, moods)
         summary.timings["score_wall_s"] = time.perf_counter() - t0
     summary.wall_s = time.perf_counter() - started
-    summary.n_catalog = len(markers) + len(extract_failures)
-    recorder.close_run(run_id, complete=not summary.failed, n_videos=summary.n_catalog,
+    summary.n_catalog = len(markers) + len(extract_failures) + len(summary.faulted)
+    recorder.close_run(run_id, complete=summary.complete, n_videos=summary.n_catalog,
                        n_soundtracks=len(summary.scored) + len(summary.already_done), n_failures=len(summary.failed),
                        video_seconds=summary.video_seconds, timings=summary.rounded_timings())
     return summary

@@ -1,8 +1,10 @@
-"""Scoring and retrieval over HTTP: POST a video URI (or upload the bytes), poll, GET results as JSON.
+"""The archive API: POST a video URI (or upload the bytes), poll, GET results as JSON.
 
 A POSTed video is scored by the same job as `emsync score` (extract -> Ray stages -> DB) in a
 background thread of the replica; the database is the source of truth for results, so any replica
-(or the CLI) sees the same soundtracks.
+(or the CLI) sees the same soundtracks. Who may call: GET routes need a key with the `read` scope,
+POST/PUT routes one with `score`; POST reaches only video files under the operator's catalog roots.
+Errors carry a generic message (and an error id when the server failed); details go to the log and DB.
 """
 
 from __future__ import annotations
@@ -13,33 +15,54 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from emsync_core.api.policy import record_error, video_in_roots
 from emsync_core.db import queries
 from emsync_core.db.models import Soundtrack
 from emsync_core.store import uri as store
 from emsync_core.store.catalog import VIDEO_EXTENSIONS
+from ray_serve.http_guards import READ, SCORE
 
 router = APIRouter(prefix="/api")
-MAX_UPLOAD_BYTES = 2 << 30
+UPLOAD_PREFIX = "/api/score/upload/"
+MAX_SEED = 2**31 - 1
+MAX_ID = 2**31 - 1
+
+
+def _id_text():
+    return Query(None, max_length=64, pattern=r"^[0-9a-f]+$")
+
+
+def _limit():
+    return Query(100, ge=1, le=1000)
+
+
+Kind = Literal["video", "audio", "midi", "plot"]
+Mux = Literal["duck", "replace"]
 _FILE_KINDS = {"video": "video_uri", "audio": "audio_uri", "midi": "midi_uri", "plot": "plot_uri"}
+NOT_FOUND = "not found under the catalog roots this server scores"
 
 
 class ScoreIn(BaseModel):
-    uri: str
-    seed: int = 0
-    mux: str = "duck"
-    brief: str = ""  # a scoring brief ("tense, orchestral, minor key")
-    brief_rule: str = "centre"  # centre | replace
+    model_config = ConfigDict(extra="forbid", strict=True)
+    uri: str = Field(max_length=2048)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    mux: Mux = "duck"
+    brief: str = Field("", max_length=500)  # a scoring brief ("tense, orchestral, minor key")
+    brief_rule: Literal["centre", "replace"] = "centre"
 
 
 class MoodsIn(BaseModel):
     """Per-scene mood overrides: items with video, scene or start_s/end_s, and valence/arousal or brief."""
 
-    moods: list[dict]
+    model_config = ConfigDict(extra="forbid")
+    moods: list[dict] = Field(max_length=10_000)
 
 
 @dataclass
@@ -50,6 +73,7 @@ class _Job:
     video_ids: list[str] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     error: str | None = None
+    upload: bool = False  # the file is ours (an upload): removed when the job ends
 
 
 _jobs: dict[str, _Job] = {}
@@ -69,7 +93,8 @@ def _out_root(request: Request) -> str:
 def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, brief: str = "", brief_rule: str = "centre"):
     """The scoring options of the server, from its environment (set on the Ray nodes / pods):
     EMSYNC_BACKBONES, EMSYNC_{CLASSIFIER,GENERATOR}_{LOADER,CHECKPOINT}; unset means the defaults.
-    Actors take a quarter CPU: the replica itself holds some, and Ray Data must still fit its read tasks."""
+    Actors take a quarter CPU: the replica itself holds some, and Ray Data must still fit its read tasks.
+    A job waits (up to 10 min) for a live run of the same video, e.g. the same request on another replica."""
     from emsync_core.render.pipeline import RenderSettings
     from emsync_core.scoring.models import DEFAULT_CLASSIFIER, DEFAULT_GENERATOR, ModelSpec
     from ray_serve.score_pipeline import ScoreOptions
@@ -81,14 +106,15 @@ def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, brief: 
                        generator_checkpoint=env("EMSYNC_GENERATOR_CHECKPOINT"))
     extra = {"backbones": tuple(env("EMSYNC_BACKBONES").split(","))} if env("EMSYNC_BACKBONES") else {}
     return ScoreOptions(catalog=uri, out=out, db=db_url, seed=seed, render=RenderSettings(mux_mode=mux), models=models,
-                        show_progress=False, extract_workers=1, actor_cpus=0.25, brief=brief, brief_rule=brief_rule, **extra)
+                        show_progress=False, extract_workers=1, actor_cpus=0.25, lease_wait_s=600.0, brief=brief,
+                        brief_rule=brief_rule, **extra)
 
 
 def _db_url(request: Request) -> str:
     return request.app.state.sessions.kw["bind"].url.render_as_string(hide_password=False)
 
 
-def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, brief: str = "", brief_rule: str = "centre") -> None:
+def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, sessions, brief: str = "", brief_rule: str = "centre") -> None:
     from ray_serve.score_pipeline import run_score
 
     with _lock:
@@ -96,61 +122,70 @@ def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, brief: str = "",
         try:
             summary = run_score(served_options(job.uri, out, db_url, seed, mux, brief, brief_rule))
             job.video_ids = [r.video_id for r in summary.scored] + list(summary.already_done)
-            job.failures = [{"uri": f.uri, "stage": f.stage, "error_class": f.error_class, "message": f.message}
-                            for f in summary.failed]
+            job.failures = [{"stage": f.stage, "error_class": f.error_class} for f in summary.failed]
+            job.failures += [{"stage": "storage", "error_class": "Fault"} for _ in summary.faulted]
             job.status = "done" if job.video_ids else "failed"
-        except Exception as exc:  # reported to the client, never a dead replica
-            job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # the client gets an id, the log and the database the details
+            job.status, job.error = "failed", f"scoring failed (error id {record_error(sessions, f'job {job.job_id}', exc)})"
+        finally:
+            if job.upload:
+                Path(job.uri).unlink(missing_ok=True)
 
 
-def _start(uri: str, request: Request, seed: int, mux: str, brief: str = "", brief_rule: str = "centre") -> dict:
+def _start(uri: str, request: Request, seed: int, mux: str, upload: bool = False, brief: str = "",
+           brief_rule: str = "centre") -> dict:
     from emsync_core.brief import BriefError, parse_brief
 
-    if mux not in ("duck", "replace"):
-        raise HTTPException(422, "mux must be 'duck' or 'replace'")
-    if brief_rule not in ("centre", "replace"):
-        raise HTTPException(422, "brief_rule must be 'centre' or 'replace'")
     try:
         parse_brief(brief) if brief else None
     except BriefError as exc:
         raise HTTPException(422, str(exc))
     out = _out_root(request)
-    job = _Job(uuid.uuid4().hex, uri)
+    job = _Job(uuid.uuid4().hex, uri, upload=upload)
     _jobs[job.job_id] = job
-    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux, brief, brief_rule), daemon=True).start()
+    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux, request.app.state.sessions, brief, brief_rule),
+                     daemon=True).start()
     return {"job_id": job.job_id, "status": job.status, "status_url": f"/api/score/{job.job_id}"}
 
 
-@router.post("/score", status_code=202)
+@router.post("/score", status_code=202, dependencies=[SCORE])
 def post_score(body: ScoreIn, request: Request) -> dict:
-    """Score a video (or a catalog) by URI: a local path visible to the cluster, or gs://."""
-    if not store.is_gcs(body.uri) and not os.path.exists(body.uri):
-        raise HTTPException(400, f"{body.uri} does not exist")
-    return _start(body.uri, request, body.seed, body.mux, body.brief, body.brief_rule)
+    """Score one video file by URI (a local path or gs://) under the catalog roots the operator configured."""
+    roots = request.app.state.settings.catalog_roots
+    if not roots:
+        raise HTTPException(403, "this server has no catalog roots to score (the operator sets them with --root)")
+    uri = video_in_roots(body.uri, roots)
+    if uri is None or not store.exists(uri):  # the same answer whether the file is missing or out of bounds
+        raise HTTPException(404, NOT_FOUND)
+    return _start(uri, request, body.seed, body.mux, brief=body.brief, brief_rule=body.brief_rule)
 
 
-@router.put("/score/upload/{filename}", status_code=202)
-async def upload_score(filename: str, request: Request, seed: int = 0, mux: str = "duck") -> dict:
-    """Upload the video's bytes as the request body; it is stored under <out>/uploads and scored."""
+@router.put(UPLOAD_PREFIX.removeprefix("/api") + "{filename}", status_code=202, dependencies=[SCORE])
+async def upload_score(request: Request, filename: str = PathParam(max_length=200), seed: int = Query(0, ge=0, le=MAX_SEED),
+                       mux: Mux = "duck") -> dict:
+    """Upload the video's bytes as the request body (capped); stored under <out>/uploads, removed when its job ends."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     if not safe.lower().endswith(VIDEO_EXTENSIONS):
-        raise HTTPException(415, f"{filename} does not look like a video ({', '.join(VIDEO_EXTENSIONS)})")
+        raise HTTPException(415, f"not a video file name ({', '.join(VIDEO_EXTENSIONS)})")
     target = Path(_out_root(request), "uploads", f"{uuid.uuid4().hex[:8]}-{safe}")
     target.parent.mkdir(parents=True, exist_ok=True)
+    cap = request.app.state.settings.max_upload_bytes
     size = 0
-    with open(target, "wb") as fh:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                fh.close()
-                target.unlink()
-                raise HTTPException(413, "upload too large")
-            fh.write(chunk)
-    return _start(str(target), request, seed, mux)
+    try:
+        with open(target, "wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > cap:
+                    raise HTTPException(413, "upload too large")
+                fh.write(chunk)
+    except BaseException:  # too large, or the client went away: nothing stays behind
+        target.unlink(missing_ok=True)
+        raise
+    return _start(str(target), request, seed, mux, upload=True)
 
 
-@router.get("/score/{job_id}")
-def get_job(job_id: str, request: Request) -> dict:
+@router.get("/score/{job_id}", dependencies=[READ])
+def get_job(request: Request, job_id: str = PathParam(max_length=32, pattern=r"^[0-9a-f]+$")) -> dict:
     """The job's status; when done, its soundtracks (with file URLs) from the database."""
     job = _jobs.get(job_id)
     if job is None:
@@ -160,64 +195,69 @@ def get_job(job_id: str, request: Request) -> dict:
         for vid in job.video_ids:
             rows = queries.soundtracks(s, video_id=vid, limit=1)
             tracks += [{**r, "files": {k: f"/api/soundtracks/{r['id']}/{k}" for k in _FILE_KINDS}} for r in rows]
-    return {"job_id": job.job_id, "uri": job.uri, "status": job.status, "error": job.error, "failures": job.failures,
+    uri = Path(job.uri).name if job.upload else job.uri  # an upload's server path is none of the client's business
+    return {"job_id": job.job_id, "uri": uri, "status": job.status, "error": job.error, "failures": job.failures,
             "soundtracks": tracks}
 
 
-@router.get("/soundtracks")
-def get_soundtracks(request: Request, video_id: str | None = None, run_id: str | None = None,
-                    model_version: str | None = None, limit: int = Query(100, le=1000)) -> list[dict]:
+@router.get("/soundtracks", dependencies=[READ])
+def get_soundtracks(request: Request, video_id: str | None = _id_text(), run_id: str | None = _id_text(),
+                    model_version: str | None = Query(None, max_length=128), limit: int = _limit()) -> list[dict]:
     with request.app.state.sessions() as s:
         return queries.soundtracks(s, video_id=video_id, run_id=run_id, model_version=model_version, limit=limit)
 
 
-@router.get("/soundtracks/{soundtrack_id}/{kind}")
-def get_soundtrack_file(soundtrack_id: int, kind: str, request: Request) -> FileResponse:
+@router.get("/soundtracks/{soundtrack_id}/{kind}", dependencies=[READ])
+def get_soundtrack_file(kind: Kind, request: Request, soundtrack_id: int = PathParam(ge=1, le=MAX_ID)) -> FileResponse:
     """The soundtrack's MP4 (video), FLAC (audio), MIDI or PNG plot."""
-    if kind not in _FILE_KINDS:
-        raise HTTPException(404, f"kind must be one of {sorted(_FILE_KINDS)}")
     with request.app.state.sessions() as s:
         row = s.get(Soundtrack, soundtrack_id)
     if row is None:
         raise HTTPException(404, "no such soundtrack")
     path = getattr(row, _FILE_KINDS[kind])
     if store.is_gcs(path) or not os.path.exists(path):
-        raise HTTPException(404, f"{path} is not a local file")
+        raise HTTPException(404, "this file is not available from this server")
     return FileResponse(path, filename=os.path.basename(path))
 
 
-@router.get("/scenes")
-def get_scenes(request: Request, video_id: str | None = None, emotion: str | None = None, min_prob: float = 0.0,
-               valence_min: float = -1.0, valence_max: float = 1.0, arousal_min: float = -1.0, arousal_max: float = 1.0,
-               model_version: str | None = None, limit: int = Query(100, le=1000)) -> list[dict]:
+def _bounded(default: float, lo: float, hi: float):
+    return Query(default, ge=lo, le=hi)
+
+
+@router.get("/scenes", dependencies=[READ])
+def get_scenes(request: Request, video_id: str | None = _id_text(), emotion: str | None = Query(None, max_length=16),
+               min_prob: float = _bounded(0.0, 0.0, 1.0), valence_min: float = _bounded(-1.0, -1.0, 1.0),
+               valence_max: float = _bounded(1.0, -1.0, 1.0), arousal_min: float = _bounded(-1.0, -1.0, 1.0),
+               arousal_max: float = _bounded(1.0, -1.0, 1.0), model_version: str | None = Query(None, max_length=128),
+               limit: int = _limit()) -> list[dict]:
     with request.app.state.sessions() as s:
         try:
             return queries.scenes(s, video_id=video_id, emotion=emotion, min_prob=min_prob,
                                   valence=(valence_min, valence_max), arousal=(arousal_min, arousal_max),
                                   model_version=model_version, limit=limit)
         except ValueError as exc:
-            raise HTTPException(422, str(exc))
+            raise HTTPException(422, str(exc)) from None
 
 
-@router.get("/runs")
-def get_runs(request: Request, run_id: str | None = None) -> list[dict]:
+@router.get("/runs", dependencies=[READ])
+def get_runs(request: Request, run_id: str | None = _id_text(), limit: int = _limit()) -> list[dict]:
     with request.app.state.sessions() as s:
-        return queries.runs(s, run_id=run_id)
+        return queries.runs(s, run_id=run_id, limit=limit)
 
 
-@router.get("/failures")
-def get_failures(request: Request, run_id: str | None = None) -> list[dict]:
+@router.get("/failures", dependencies=[READ])
+def get_failures(request: Request, run_id: str | None = _id_text(), limit: int = _limit()) -> list[dict]:
     with request.app.state.sessions() as s:
-        return queries.failures(s, run_id=run_id)
+        return queries.failures(s, run_id=run_id, limit=limit)
 
 
-@router.get("/videos")
-def get_videos(request: Request, video_id: str | None = None) -> list[dict]:
+@router.get("/videos", dependencies=[READ])
+def get_videos(request: Request, video_id: str | None = _id_text(), limit: int = _limit()) -> list[dict]:
     with request.app.state.sessions() as s:
-        return queries.videos(s, video_id=video_id)
+        return queries.videos(s, video_id=video_id, limit=limit)
 
 
-def _rescore(job: _Job, out: str, db_url: str, planned) -> None:
+def _rescore(job: _Job, out: str, db_url: str, planned, sessions) -> None:
     from emsync_core.scoring.regenerate import rescore_moods
     from emsync_core.scoring.models import ModelSpec
 
@@ -228,13 +268,13 @@ def _rescore(job: _Job, out: str, db_url: str, planned) -> None:
                 rescore_moods(db_url, out, current, moods, ModelSpec())
                 job.video_ids.append(current.video.video_id)
             job.status = "done"
-        except Exception as exc:  # reported to the client, never a dead replica
-            job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # the client gets an id, the log and the database the details
+            job.status, job.error = "failed", f"re-scoring failed (error id {record_error(sessions, f'job {job.job_id}', exc)})"
 
 
-@router.post("/moods", status_code=202)
+@router.post("/moods", status_code=202, dependencies=[SCORE])
 def post_moods(body: MoodsIn, request: Request) -> dict:
-    """Override scene moods (the same callers as POST /score). The whole body is checked first (422
+    """Override scene moods (a key with the score scope). The whole body is checked first (422
     naming the item); then only the changed scenes are re-scored in the background, as a job to poll."""
     from emsync_core.scoring.overrides import OverrideError, parse_rows
     from emsync_core.scoring.regenerate import check_overrides
@@ -246,5 +286,5 @@ def post_moods(body: MoodsIn, request: Request) -> dict:
         raise HTTPException(422, str(exc))
     job = _Job(uuid.uuid4().hex, "moods")
     _jobs[job.job_id] = job
-    threading.Thread(target=_rescore, args=(job, out, db_url, planned), daemon=True).start()
+    threading.Thread(target=_rescore, args=(job, out, db_url, planned, request.app.state.sessions), daemon=True).start()
     return {"job_id": job.job_id, "status": job.status, "status_url": f"/api/score/{job.job_id}"}

@@ -14,13 +14,12 @@ def export(
     study: str = typer.Option(None, help="Only this study's rows in the study views."),
 ) -> None:
     """Write every analysts' view (videos, failures, emotions, soundtracks, study ratings and results)."""
-    from emsync_core.db.engine import make_engine, upgrade
+    from emsync_core.db.engine import open_existing
     from emsync_core.db.export import FORMATS, export_views
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {FORMATS}")
-    engine = make_engine(db)
-    upgrade(engine)
+    engine = open_existing(db)  # an export reads: it never creates nor migrates a database
     written = export_views(engine, out, fmt, study)
     table = Table(title=f"exported to {out}")
     table.add_column("view")

@@ -11,11 +11,14 @@ from emsync_core.cli import bench, extract, music
 from emsync_core.cli import export, study  # issue 6
 from emsync_core.cli import emotion  # issue 4
 from emsync_core.cli import query, score  # issue 5
+from emsync_core.cli import api
+from emsync_core.cli.errors import OperationalErrors
 
 app = typer.Typer(
     help="EMSYNC Archive: emotion- and cut-aligned soundtracks for video archives.",
     no_args_is_help=True,
     add_completion=False,
+    cls=OperationalErrors,
 )
 
 
@@ -48,6 +51,7 @@ app.command("export")(export.export)
 app.add_typer(emotion.app, name="emotion")
 app.command("score")(score.score)
 app.add_typer(query.app, name="query")
+app.add_typer(api.app, name="api")
 
 if __name__ == "__main__":
     app()

@@ -12,7 +12,7 @@ from rich.console import Console
 def score(
     catalog: str = typer.Argument(None, help="A folder, a glob, a gs:// prefix or a manifest (.csv/.parquet of URIs)."),
     out: str = typer.Option(..., "--out", help="Output folder (features, soundtracks, emsync.db)."),
-    db: str = typer.Option(None, "--db", help="Database URL (default sqlite:///<out>/emsync.db)."),
+    db: str = typer.Option(None, "--db", envvar="EMSYNC_DB_URL", help="Database URL (default sqlite:///<out>/emsync.db; env EMSYNC_DB_URL keeps a password off the command line)."),
     address: str = typer.Option(None, "--address", help="An existing Ray cluster (default: start a local Ray)."),
     num_cpus: int = typer.Option(None, help="CPUs for the local Ray (default: all)."),
     seed: int = typer.Option(0, "--seed", help="Base seed (with --video/--scene: the new seed of that scene)."),
@@ -41,8 +41,16 @@ def score(
     brief_rule: str = typer.Option("centre", help="centre: the brief sets the centre, each video's scenes move around it; replace: every scene takes the brief."),
     normalise_catalog: bool = typer.Option(False, "--normalise-catalog", help="Spread scene valence/arousal relative to the catalog's other scenes (recorded with the run)."),
     moods: str = typer.Option(None, "--moods", help="Per-scene mood overrides (CSV or JSON, see docs/BRIEF.md): re-scores only the scenes they change."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Extract again the inputs with a dead letter (after fixing them)."),
+    max_failures: int = typer.Option(None, "--max-failures", min=0, help="Exit 3 when more inputs than this are bad (default: no limit; each is recorded)."),
+    summary_json: str = typer.Option(None, "--summary-json", help="Also write the run's summary as JSON to this file ('-' = stdout)."),
+    wait: float = typer.Option(0.0, "--wait", min=0, help="Seconds to wait for another live run of the same catalog and configuration (default: exit 5 at once)."),
 ) -> None:
-    """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing."""
+    """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing.
+
+    Exit codes: 0 complete (bad inputs recorded, within --max-failures); 1 crashed; 2 wrong arguments or
+    catalog; 3 more bad inputs than --max-failures; 4 database, storage or network fault (nothing marked
+    bad: rerun); 5 another live run holds this catalog and configuration."""
     from emsync_core.music import SamplingSettings
     from emsync_core.render.master import MasterSettings
     from emsync_core.render.pipeline import MUX_MODES, RenderSettings
@@ -83,10 +91,36 @@ def score(
         generate_batch=generate_batch, classify_actors=classify_actors, generate_actors=generate_actors,
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,
         backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers,
-        brief=brief, brief_rule=brief_rule, normalise_catalog=normalise_catalog)
+        brief=brief, brief_rule=brief_rule, normalise_catalog=normalise_catalog,
+        retry_failed=retry_failed, lease_wait_s=wait)
     summary = run_score(options)
     print_summary(summary, console)
-    raise typer.Exit(code=0 if summary.complete else 1)
+    code = exit_code(summary, max_failures)
+    if summary_json:
+        write_summary_json(summary, code, summary_json)
+    raise typer.Exit(code=code)
+
+
+def exit_code(summary, max_failures: int | None) -> int:
+    """The documented exit code of a finished run (see `emsync score --help`)."""
+    from emsync_core.cli.errors import EXIT_FAULT, EXIT_OK, EXIT_OVER_BUDGET
+
+    if summary.faulted:
+        return EXIT_FAULT
+    if max_failures is not None and len(summary.failed) > max_failures:
+        return EXIT_OVER_BUDGET
+    return EXIT_OK
+
+
+def write_summary_json(summary, code: int, target: str) -> None:
+    import json
+    from pathlib import Path
+
+    text = json.dumps({**summary.as_json(), "exit_code": code}, indent=1)
+    if target == "-":
+        typer.echo(text)
+    else:
+        Path(target).write_text(text + "\n")
 
 
 def _regenerate(console: Console, out: str, db: str | None, video: str, scene: int, seed: int, models) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
-import time
 from pathlib import Path
 
 import typer
@@ -87,27 +85,11 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="Address the HTTP proxy listens on."),
     port: int = typer.Option(8000, help="Port."),
 ) -> None:
-    """Serve the rating page (and the rest of the EMSYNC app) with Ray Serve until Ctrl-C."""
-    import ray
-    from ray import serve
+    """Serve the rating page with Ray Serve until Ctrl-C (the archive API is `emsync api serve`)."""
+    from ray_serve.app import serve_until_stopped
 
-    from ray_serve.app import serve_app
-
-    def _stop(_signum, _frame):  # a service manager's SIGTERM shuts Serve and Ray down like Ctrl-C
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    ray.init(include_dashboard=False, ignore_reinit_error=True)
-    served = serve_app(db, host=host, port=port)
-    console.print(f"serving on {served.url} (participants open {served.url}/study/<token>); Ctrl-C stops")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        serve.shutdown()
-        ray.shutdown()
+    serve_until_stopped(db, host, port, "emsync", "study", None, lambda url: console.print(
+        f"serving on {url} (participants open {url}/study/<token>); Ctrl-C stops"))
 
 
 @app.command("report")

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from emsync_core.store import uri as store
@@ -53,6 +55,28 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+
+
+class DatabaseNotReady(Exception):
+    """A database a reader needs is missing or not at the current schema (readers never create or migrate)."""
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on a database that already exists at the current schema; never creates nor migrates one
+    (read-only credentials suffice). Raises DatabaseNotReady with what to do instead."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).is_file():
+            raise DatabaseNotReady(f"no database at {parsed.database} (run `emsync score` first, or pass --db)")
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    if current != head:
+        engine.dispose()
+        raise DatabaseNotReady(f"the database schema is at {current or 'nothing (an empty database)'}, not {head}: "
+                               "run `emsync score` (or another writing command) with write access to migrate it")
+    return engine
 
 
 def open_database(url: str) -> sessionmaker[Session]:

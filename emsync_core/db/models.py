@@ -54,6 +54,7 @@ class Video(Base):
     backbones: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     features_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     extract_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    damage: Mapped[str | None] = mapped_column(Text, nullable=True)  # cut off / broken part-way: scored up to it
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

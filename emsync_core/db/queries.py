@@ -30,9 +30,9 @@ def soundtracks(session: Session, *, video_id: str | None = None, run_id: str | 
     """Soundtracks, newest first; model_version matches the generator or the classifier version."""
     q = select(Soundtrack, Video.uri).join(Video, Video.video_id == Soundtrack.video_id)
     if video_id:
-        q = q.where(Soundtrack.video_id.startswith(video_id))
+        q = q.where(Soundtrack.video_id.startswith(video_id, autoescape=True))
     if run_id:
-        q = q.where(Soundtrack.run_id.startswith(run_id))
+        q = q.where(Soundtrack.run_id.startswith(run_id, autoescape=True))
     if model_version:
         q = q.where((Soundtrack.generator_version == model_version) | (Soundtrack.classifier_version == model_version))
     rows = session.execute(q.order_by(Soundtrack.created_at.desc(), Soundtrack.id.desc()).limit(limit)).all()
@@ -49,7 +49,7 @@ def scenes(session: Session, *, video_id: str | None = None, emotion: str | None
          .join(Video, Video.video_id == Scene.video_id))
     conds = []
     if video_id:
-        conds.append(Scene.video_id.startswith(video_id))
+        conds.append(Scene.video_id.startswith(video_id, autoescape=True))
     if emotion:
         conds += [Emotion.dominant == emotion, getattr(Emotion, emotion) >= min_prob]
     if valence:
@@ -70,25 +70,26 @@ def scenes(session: Session, *, video_id: str | None = None, emotion: str | None
 def runs(session: Session, *, run_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
     q = select(Run)
     if run_id:
-        q = q.where(Run.run_id.startswith(run_id))
+        q = q.where(Run.run_id.startswith(run_id, autoescape=True))
     fields = ("run_id", "kind", "status", "catalog_uri", "out_uri", "code_version", "model_versions", "n_videos",
               "n_soundtracks", "n_failures", "video_seconds", "timings", "started_at", "finished_at")
     return [_row(r, fields) for r in session.scalars(q.order_by(Run.started_at.desc()).limit(limit))]
 
 
-def failures(session: Session, *, run_id: str | None = None, unresolved_only: bool = True) -> list[dict[str, Any]]:
+def failures(session: Session, *, run_id: str | None = None, unresolved_only: bool = True,
+             limit: int = 100) -> list[dict[str, Any]]:
     q = select(Failure)
     if run_id:
-        q = q.where(Failure.run_id.startswith(run_id))
+        q = q.where(Failure.run_id.startswith(run_id, autoescape=True))
     if unresolved_only:
         q = q.where(Failure.resolved_at.is_(None))
     fields = ("video_id", "uri", "run_id", "stage", "error_class", "message", "attempts", "at")
-    return [_row(f, fields) for f in session.scalars(q.order_by(Failure.at))]
+    return [_row(f, fields) for f in session.scalars(q.order_by(Failure.at).limit(limit))]
 
 
 def videos(session: Session, *, video_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     q = select(Video)
     if video_id:
-        q = q.where(Video.video_id.startswith(video_id))
-    fields = ("video_id", "uri", "status", "duration_s", "fps", "width", "height", "has_audio", "cuts_s", "updated_at")
+        q = q.where(Video.video_id.startswith(video_id, autoescape=True))
+    fields = ("video_id", "uri", "status", "duration_s", "fps", "width", "height", "has_audio", "cuts_s", "damage", "updated_at")
     return [_row(v, fields) for v in session.scalars(q.order_by(Video.uri).limit(limit))]

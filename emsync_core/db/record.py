@@ -40,6 +40,7 @@ class VideoFacts:
     backbones: tuple[dict[str, Any], ...] = ()
     features_uri: str | None = None
     seconds: float | None = None
+    damage: str | None = None
 
     @classmethod
     def from_marker(cls, marker: dict[str, Any]) -> "VideoFacts":
@@ -177,7 +178,7 @@ class Recorder:
             status=status, duration_s=facts.duration_s, fps=facts.fps, width=facts.width, height=facts.height,
             rotation=facts.rotation, has_audio=facts.has_audio, n_windows=facts.n_windows,
             cuts_raw_s=list(facts.cuts_raw_s), cuts_s=list(facts.cuts_s), backbones=list(facts.backbones),
-            features_uri=facts.features_uri, extract_seconds=facts.seconds, first_seen=utcnow(), updated_at=utcnow(),
+            features_uri=facts.features_uri, extract_seconds=facts.seconds, damage=facts.damage, first_seen=utcnow(), updated_at=utcnow(),
         )
         keep = {"video_id", "first_seen"}
         with self.sessions.begin() as s:

@@ -1,5 +1,7 @@
 """The extraction stage for one video: scan (cuts + windows), run every backbone, write the feature
-Parquet, then the completion marker last. Any failure of this one input becomes a dead-letter record."""
+Parquet, then the completion marker last. A failure caused by the input becomes a dead-letter record;
+a storage, network or permission fault is retried and, if it persists, recorded as a fault (never
+against the input), so the next run does the work."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from emsync_core.media.errors import MediaError
 from emsync_core.media.scan import ScanSettings, VideoScan
 from emsync_core.store import uri as store
 from emsync_core.store.catalog import VideoRef
+from emsync_core.store.faults import is_environment_fault, retrying
 from emsync_core.store.feature_parquet import FeatureParquetWriter, column_name
 
 
@@ -28,6 +31,8 @@ class ExtractSettings:
     backbones: tuple[str, ...] = DEFAULT_BACKBONES
     scan: ScanSettings = field(default_factory=ScanSettings)
     retry_failed: bool = False
+    fault_attempts: int = 3  # tries of a video under storage / network / permission faults
+    fault_backoff_s: float = 1.0
 
     def backbone_specs(self) -> list[dict[str, object]]:
         return [resolve(name).spec() for name in self.backbones]
@@ -53,6 +58,10 @@ class OutputLayout:
     def dead_letter(self, video_id: str) -> str:
         return store.join(self.root, "dead_letter", f"{video_id}.json")
 
+    def fault(self, video_id: str) -> str:
+        """Why the environment stopped this video (best effort: the storage may be what failed)."""
+        return store.join(self.root, "faults", f"{video_id}.json")
+
     def annotations(self, video_id: str, backbone: str) -> str:
         return store.join(self.root, "annotations", video_id, f"{backbone}.json")
 
@@ -61,7 +70,7 @@ class OutputLayout:
 class VideoOutcome:
     video_id: str
     uri: str
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "fault"]
     record: dict[str, Any]
 
 
@@ -128,32 +137,58 @@ class VideoFeatureExtractor:
     def run(self, ref: VideoRef, layout: OutputLayout) -> VideoOutcome:
         self.setup()
         started = time.perf_counter()
-        stage = "probe"
+        where = {"stage": "probe"}
         try:
-            scan = VideoScan(lambda: store.open_read(ref.uri), self.settings.scan)
-            stage = "decode"
-            try:
-                record = self._extract(ref, layout, scan)
-            finally:
-                scan.close()
-        except Exception as exc:  # one bad input must never take the run down
-            failure = {
-                "video_id": ref.video_id,
-                "uri": ref.uri,
-                "content_key": ref.content_key,
-                "stage": exc.stage if isinstance(exc, MediaError) else stage,
-                "error_class": type(exc).__name__,
-                "message": str(exc) if isinstance(exc, MediaError) else f"{exc}\n{traceback.format_exc(limit=3)}",
-                "at": _now(),
-                "fingerprint": self.settings.fingerprint(),
-            }
-            store.write_bytes_atomic(layout.dead_letter(ref.video_id), json.dumps(failure, indent=1).encode())
-            return VideoOutcome(ref.video_id, ref.uri, "failed", failure)
+            for attempt in retrying(self.settings.fault_attempts, self.settings.fault_backoff_s):
+                with attempt:
+                    record = self._attempt(ref, layout, where, started)
+        except Exception as exc:  # one bad input (or one storage fault) must never take the run down
+            if is_environment_fault(exc):
+                return self._fault(ref, layout, exc)
+            return self._dead_letter(ref, layout, exc, where["stage"])
+        store.delete(layout.fault(ref.video_id))
+        return VideoOutcome(ref.video_id, ref.uri, "ok", record)
+
+    def _attempt(self, ref: VideoRef, layout: OutputLayout, where: dict[str, str], started: float) -> dict[str, Any]:
+        where["stage"] = "probe"
+        scan = VideoScan(lambda: store.open_read(ref.uri), self.settings.scan)
+        where["stage"] = "decode"
+        try:
+            record = self._extract(ref, layout, scan)
+        finally:
+            scan.close()
+        where["stage"] = "write"
         record["seconds"] = round(time.perf_counter() - started, 3)
         record["peak_rss_mb"] = round(_peak_rss_mb(), 1)
         store.write_bytes_atomic(layout.marker(ref.video_id), json.dumps(record, indent=1).encode())
         store.delete(layout.dead_letter(ref.video_id))  # an earlier failure of this version is resolved
-        return VideoOutcome(ref.video_id, ref.uri, "ok", record)
+        return record
+
+    def _dead_letter(self, ref: VideoRef, layout: OutputLayout, exc: Exception, stage: str) -> VideoOutcome:
+        failure = {
+            "video_id": ref.video_id,
+            "uri": ref.uri,
+            "content_key": ref.content_key,
+            "stage": exc.stage if isinstance(exc, MediaError) else stage,
+            "error_class": type(exc).__name__,
+            "message": str(exc) if isinstance(exc, MediaError) else f"{exc}\n{traceback.format_exc(limit=3)}",
+            "at": _now(),
+            "fingerprint": self.settings.fingerprint(),
+        }
+        try:
+            store.write_bytes_atomic(layout.dead_letter(ref.video_id), json.dumps(failure, indent=1).encode())
+        except Exception as write_error:  # this video fails (as a fault: nothing recorded it); the run goes on
+            return self._fault(ref, layout, write_error)
+        return VideoOutcome(ref.video_id, ref.uri, "failed", failure)
+
+    def _fault(self, ref: VideoRef, layout: OutputLayout, exc: Exception) -> VideoOutcome:
+        fault = {"video_id": ref.video_id, "uri": ref.uri, "error_class": type(exc).__name__, "message": str(exc)[:2000],
+                 "at": _now()}
+        try:
+            store.write_bytes_atomic(layout.fault(ref.video_id), json.dumps(fault, indent=1).encode())
+        except Exception:  # the storage itself is what failed: the driver reports the video without a reason
+            pass
+        return VideoOutcome(ref.video_id, ref.uri, "fault", fault)
 
     def _extract(self, ref: VideoRef, layout: OutputLayout, scan: VideoScan) -> dict[str, Any]:
         probe = scan.report.probe
@@ -229,6 +264,7 @@ class VideoFeatureExtractor:
             "n_frames": report.n_frames,
             "n_windows": writer.n_rows,
             "warnings": report.warnings,
+            "damage": report.damage,
             "features_uri": layout.features(ref.video_id),
             "annotation_uris": annotation_uris,
             "finished_at": _now(),

@@ -28,16 +28,19 @@ def _records(prefix: str) -> list[dict]:
 
 @dataclass
 class ExtractSummary:
-    """Counts and facts of one run; `complete` is False when any input failed."""
+    """Counts and facts of one run; `complete` is False when any input failed or was stopped by a fault.
+
+    `faulted`: videos a storage / network / permission fault stopped (not dead letters: rerun them)."""
 
     ok: list[dict] = field(default_factory=list)
     skipped: list[VideoRef] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
+    faulted: list[dict] = field(default_factory=list)
     wall_s: float = 0.0
 
     @property
     def complete(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.faulted
 
     @property
     def video_seconds(self) -> float:
@@ -56,19 +59,29 @@ class ExtractSummary:
         unreadable: list[tuple[str, Exception]],
         settings: ExtractSettings,
         wall_s: float,
+        faulted: list[tuple[str, Exception]] = (),
     ) -> "ExtractSummary":
         summary = cls(skipped=list(done), wall_s=wall_s)
+        summary.faulted = [{"uri": uri, "video_id": None, "error_class": type(exc).__name__, "message": str(exc)}
+                           for uri, exc in faulted]
         for ref in todo:
             marker, dead = layout.marker(ref.video_id), layout.dead_letter(ref.video_id)
             if store.exists(marker) and json.loads(store.read_bytes(marker)).get("content_key") == ref.content_key:
                 summary.ok.append(json.loads(store.read_bytes(marker)))
             elif store.exists(dead):
                 summary.failed.append(json.loads(store.read_bytes(dead)))
-            else:
-                summary.failed.append(_dead_letter(layout, ref.uri, ref.video_id, "pipeline", "Missing", "no output was written", settings))
+            else:  # stopped by a fault (or its dead letter could not be written): not the input's fault
+                summary.faulted.append(_fault_record(layout, ref))
         for uri, exc in unreadable:
             summary.failed.append(_dead_letter(layout, uri, video_id_for(uri, "unreadable"), "list", type(exc).__name__, str(exc), settings))
         return summary
+
+
+def _fault_record(layout: OutputLayout, ref: VideoRef) -> dict:
+    try:
+        return json.loads(store.read_bytes(layout.fault(ref.video_id)))
+    except Exception:  # the storage that failed the video may fail this read too
+        return {"video_id": ref.video_id, "uri": ref.uri, "error_class": "Fault", "message": "no output was written"}
 
 
 def _dead_letter(layout: OutputLayout, uri: str, video_id: str, stage: str, error_class: str, message: str, settings: ExtractSettings) -> dict:
@@ -135,6 +148,9 @@ def print_summary(summary: ExtractSummary, console: Console | None = None) -> No
     table.add_row("videos ok", str(len(summary.ok)))
     table.add_row("videos skipped (unchanged)", str(len(summary.skipped)))
     table.add_row("videos failed", str(len(summary.failed)))
+    table.add_row("videos stopped by a storage/network fault (rerun)", str(len(summary.faulted)))
+    damaged = [r for r in summary.ok if r.get("damage")]
+    table.add_row("videos damaged (processed up to the damage)", str(len(damaged)))
     table.add_row("seconds of video processed", f"{summary.video_seconds:.1f}")
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     if summary.wall_s > 0 and summary.ok:

@@ -35,6 +35,10 @@ def open_container(source: str | BinaryIO) -> av.container.InputContainer:
     try:
         return av.open(source, mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, OSError, ValueError) as exc:
+        from emsync_core.store.faults import is_environment_fault  # (faults imports media.errors)
+
+        if is_environment_fault(exc):  # the storage or network failed while reading: not the file's fault
+            raise
         raise MediaError("probe", f"not a readable media file: {exc}") from exc
 
 
@@ -49,6 +53,20 @@ def _size(source: str | BinaryIO) -> int | None:
     return size
 
 
+# Still-image demuxers and codecs: a PNG renamed .mp4 opens as a one-frame "video"; it is not one.
+IMAGE_CODECS = frozenset({"png", "apng", "bmp", "tiff", "webp", "gif", "jpegls", "jpeg2000", "qoi", "pam", "ppm", "pgm", "pbm"})
+
+
+def _image_format(container: av.container.InputContainer, codec: str) -> str | None:
+    """The image kind when the file is a still image (by demuxer or codec), else None."""
+    name = container.format.name
+    if name == "image2" or name.endswith("_pipe"):
+        return name.removesuffix("_pipe")
+    if codec in IMAGE_CODECS:
+        return codec
+    return None
+
+
 def probe_container(container: av.container.InputContainer) -> VideoProbe:
     if not container.streams.video:
         kinds = sorted({s.type for s in container.streams}) or ["none"]
@@ -56,6 +74,9 @@ def probe_container(container: av.container.InputContainer) -> VideoProbe:
     video = container.streams.video[0]
     rate = video.average_rate or video.guessed_rate or video.base_rate
     fps = float(rate) if rate else 0.0
+    image = _image_format(container, video.codec_context.name)
+    if image is not None:
+        raise MediaError("probe", f"not a video: a still image ({image})")
     if not video.width or not video.height:
         raise MediaError("probe", "video stream has no frame size")
     duration = None

@@ -44,6 +44,7 @@ class ScanReport:
     cuts_raw_s: list[float] = field(default_factory=list)
     cuts_s: list[float] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    damage: str | None = None  # set when the file is cut off or broken part-way: processed up to the damage
 
 
 def _even(x: float) -> int:
@@ -152,7 +153,8 @@ class VideoScan:
         except av.error.FFmpegError as exc:
             if n == 0:
                 raise MediaError("decode", f"no decodable video frames: {exc}") from exc
-            raise MediaError("decode", f"video decode failed at {last_t:.2f} s after {n} frames: {exc}") from exc
+            self.report.damage = f"decoding stopped at {last_t:.2f} s after {n} frames: {exc}"
+            self.report.warnings.append(self.report.damage)
         if n == 0:
             raise MediaError("decode", "no decodable video frames")
 
@@ -160,7 +162,9 @@ class VideoScan:
         self.report.duration_s = duration
         self.report.n_frames = n
         if probe.duration_s and duration < 0.9 * probe.duration_s - 0.5:
-            self.report.warnings.append(f"decoded {duration:.2f} s of the {probe.duration_s:.2f} s the container states (truncated?)")
+            cut = f"cut off: decoded {duration:.2f} s of the {probe.duration_s:.2f} s the container states"
+            self.report.damage = self.report.damage or cut
+            self.report.warnings.append(cut)
         # The last window reaches the end of the last frame, even past its nominal end: a tail shorter
         # than a frame interval holds no frame start to open a window of its own.
         tail = [w for w in [*pending, current] if w.start_s < duration]

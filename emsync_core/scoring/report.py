@@ -48,10 +48,26 @@ class ScoreSummary:
     video_seconds: float = 0.0  # of the videos scored in this invocation
     wall_s: float = 0.0
     timings: dict[str, float] = field(default_factory=lambda: {k: 0.0 for k in STAGES})
+    faulted: list[dict] = field(default_factory=list)  # stopped by storage / network / permission: rerun
+    damaged: list[VideoFacts] = field(default_factory=list)  # cut off or broken part-way: scored up to it
+    drafts_removed: int = 0  # half-written files of a dead run, removed at the start
 
     @property
     def complete(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.faulted
+
+    def as_json(self) -> dict:
+        """The machine-readable summary (`emsync score --summary-json`)."""
+        return {
+            "run_id": self.run_id, "resumed": self.resumed, "n_catalog": self.n_catalog,
+            "scored": [r.video_id for r in self.scored], "already_done": list(self.already_done),
+            "failed": [{"uri": f.uri, "video_id": f.video_id, "stage": f.stage, "error_class": f.error_class,
+                        "message": f.message} for f in self.failed],
+            "faulted": [{k: f.get(k) for k in ("uri", "video_id", "error_class", "message")} for f in self.faulted],
+            "damaged": [{"uri": f.uri, "video_id": f.video_id, "damage": f.damage} for f in self.damaged],
+            "drafts_removed": self.drafts_removed, "video_seconds": round(self.video_seconds, 3),
+            "wall_s": round(self.wall_s, 3), "timings": self.rounded_timings(),
+        }
 
     def rounded_timings(self) -> dict[str, float]:
         return {k: round(v, 3) for k, v in self.timings.items()}
@@ -87,7 +103,11 @@ def print_summary(summary: ScoreSummary, console: Console | None = None) -> None
     t.add_row("videos in catalog", str(summary.n_catalog))
     t.add_row("soundtracks written now", str(len(summary.scored)))
     t.add_row("already scored (skipped)", str(len(summary.already_done)))
-    t.add_row("failures", str(len(summary.failed)))
+    t.add_row("failures (bad inputs, recorded)", str(len(summary.failed)))
+    t.add_row("stopped by storage/network faults (rerun)", str(len(summary.faulted)))
+    t.add_row("damaged inputs (scored up to the damage)", str(len(summary.damaged)))
+    if summary.drafts_removed:
+        t.add_row("half-written files of a dead run removed", str(summary.drafts_removed))
     t.add_row("minutes of video scored now", f"{summary.video_seconds / 60:.2f}")
     t.add_row("wall time", f"{summary.wall_s:.1f} s")
     if summary.video_seconds and summary.wall_s:
@@ -98,10 +118,25 @@ def print_summary(summary: ScoreSummary, console: Console | None = None) -> None
     t.add_row("outputs", store.join(summary.out, "soundtracks"))
     t.add_row("database", summary.db_url.split("@")[-1])
     console.print(t)
-    if summary.failed:
-        f = Table(title="failures (also in the failures table)")
-        for column in ("uri", "stage", "reason"):
-            f.add_column(column)
-        for rec in summary.failed:
-            f.add_row(rec.uri, rec.stage, f"{rec.error_class}: {(rec.message.splitlines() or [''])[0][:120]}")
-        console.print(f)
+    _listing(console, "failures (also in the failures table)", ("uri", "stage", "reason"),
+             [(r.uri, r.stage, f"{r.error_class}: {_first_line(r.message)}") for r in summary.failed])
+    _listing(console, "stopped by a fault of the storage, network or permissions (not marked bad: fix and rerun)",
+             ("uri", "reason"), [(str(r.get("uri")), f"{r.get('error_class')}: {_first_line(r.get('message'))}")
+                                 for r in summary.faulted])
+    _listing(console, "damaged inputs (scored up to the damage)", ("uri", "damage"),
+             [(f.uri, f.damage or "") for f in summary.damaged])
+
+
+def _first_line(text: str | None) -> str:
+    return (str(text or "").splitlines() or [""])[0][:160]
+
+
+def _listing(console: Console, title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    if not rows:
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

@@ -11,6 +11,7 @@ import io
 import os
 from dataclasses import dataclass
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -18,6 +19,10 @@ from emsync_core.store import uri as store
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".mxf", ".flv", ".wmv")
 MANIFEST_URI_COLUMNS = ("uri", "path", "url", "video")
+
+
+class CatalogError(ValueError):
+    """The catalog argument names nothing readable as a catalog (a missing path, a malformed manifest)."""
 
 
 @dataclass(frozen=True)
@@ -39,14 +44,21 @@ def _is_video(uri: str) -> bool:
 
 
 def _manifest_uris(manifest: str) -> list[str]:
-    data = store.read_bytes(manifest)
-    if manifest.lower().endswith(".parquet"):
-        table = pq.read_table(io.BytesIO(data))
-    else:
-        table = pacsv.read_csv(io.BytesIO(data))
+    try:
+        data = store.read_bytes(manifest)
+    except FileNotFoundError:
+        raise CatalogError(f"manifest {manifest} does not exist") from None
+    try:
+        if manifest.lower().endswith(".parquet"):
+            table = pq.read_table(io.BytesIO(data))
+        else:
+            table = pacsv.read_csv(io.BytesIO(data))
+    except (pa.ArrowInvalid, OSError) as exc:  # ragged rows, not Parquet: say where, never echo the rows
+        first = str(exc).splitlines()[0].split(":")[0] if str(exc) else type(exc).__name__
+        raise CatalogError(f"manifest {manifest} is not a readable {'Parquet' if manifest.lower().endswith('.parquet') else 'CSV'} file ({first})") from None
     column = next((c for c in MANIFEST_URI_COLUMNS if c in table.column_names), None)
     if column is None:
-        raise ValueError(f"manifest {manifest} needs one of the columns {MANIFEST_URI_COLUMNS}")
+        raise CatalogError(f"manifest {manifest} needs one of the columns {MANIFEST_URI_COLUMNS}")
     base = os.path.dirname(manifest) if not store.is_gcs(manifest) else None
     uris = []
     for value in table.column(column).to_pylist():
@@ -72,7 +84,7 @@ def list_catalog_uris(catalog: str) -> list[str]:
     elif os.path.isfile(catalog):
         uris = [catalog]
     else:
-        raise FileNotFoundError(f"catalog {catalog!r} is neither a folder, a file, a glob, a manifest nor a gs:// prefix")
+        raise CatalogError(f"catalog {catalog!r} is neither a folder, a file, a glob, a manifest nor a gs:// prefix")
     return sorted({u if store.is_gcs(u) else os.path.abspath(u) for u in uris})
 
 

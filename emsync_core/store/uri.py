@@ -19,6 +19,9 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from emsync_core.store import gcs
 
 _TRANSIENT = (ConnectionError, TimeoutError)
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read once: outputs get the usual mode (0644 under umask 022), not mkstemp's owner-only 0600
+FILE_MODE = 0o666 & ~_UMASK
 _retry = retry(
     retry=retry_if_exception_type(_TRANSIENT), stop=stop_after_attempt(4), wait=wait_exponential(0.2, max=3), reraise=True
 )
@@ -125,6 +128,7 @@ def write_bytes_atomic(uri: str, data: bytes, content_type: str = "application/o
     path = Path(uri)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -153,6 +157,7 @@ def scratch_path_for(uri: str, suffix: str) -> str:
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".emsync-", suffix=suffix, dir=directory)
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     return tmp
 

@@ -14,7 +14,7 @@ import pytest
 
 from beam_jobs.extract_pipeline import ExtractOptions, run_extract
 from emsync_core.store import uri as store
-from emsync_core.store.catalog import list_catalog_uris, resolve_ref
+from emsync_core.store.catalog import CatalogError, list_catalog_uris, resolve_ref
 from tests.media_factory import video_with_cuts
 
 
@@ -61,7 +61,7 @@ def test_catalog_forms(two_videos: Path, tmp_path: Path) -> None:
     pq.write_table(pa.table({"path": [str(two_videos / "sub" / "b.mp4")]}), parquet)
     assert list_catalog_uris(str(parquet)) == [str(two_videos / "sub" / "b.mp4")]
     assert list_catalog_uris(str(two_videos / "a.mp4")) == [str(two_videos / "a.mp4")]
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(CatalogError):
         list_catalog_uris(str(tmp_path / "missing"))
 
 

@@ -46,11 +46,12 @@ def test_killed_run_resumes_without_duplicates(media, checkpoints, private_dir, 
     if killed:
         os.kill(driver.pid, signal.SIGKILL)
     driver.wait(30)
-    assert killed or driver.returncode == 1, "the first run neither got killed nor finished"
+    assert killed or driver.returncode == 0, "the first run neither got killed nor finished"
 
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    # exit code 1 with the closing summary: the broken input is a recorded failure, the rest completes
-    assert rerun.returncode == 1 and "soundtracks written now" in rerun.stderr, rerun.stderr[-3000:]
+    # exit code 0 with the closing summary: the broken input is a recorded failure, the rest completes; the
+    # killed driver's run lease is taken over at once (its process is gone)
+    assert rerun.returncode == 0 and "soundtracks written now" in rerun.stderr, rerun.stderr[-3000:]
     assert "resumed" in rerun.stderr or not killed
     n_good = 2 if media["shared"] else 1
     with open_database(default_url(str(out)))() as s:

@@ -174,17 +174,23 @@ def test_mood_overrides_rescore_only_the_changed_scene_and_keep_the_verdicts(fir
 def test_http_api_scores_a_posted_uri_and_serves_results(first_run, options, media):
     from ray import serve
 
+    from emsync_core.api.keys import create_key
+    from emsync_core.api.policy import ApiSettings
     from ray_serve.app import serve_app
 
-    served = serve_app(options.db_url(), port=8765)
+    with open_database(options.db_url()).begin() as s:
+        _, secret = create_key(s, "e2e", ("read", "score"))
+    settings = ApiSettings(catalog_roots=(media["catalog"],))
+    served = serve_app(options.db_url(), port=8765, surface="api", settings=settings)
     try:
-        with httpx.Client(base_url=served.url, timeout=30) as client:
+        with httpx.Client(base_url=served.url, timeout=30, headers={"Authorization": f"Bearer {secret}"}) as client:
+            assert httpx.get(f"{served.url}/api/soundtracks").status_code == 401  # no key, no archive
             tracks = client.get("/api/soundtracks").json()
             assert {t["video_id"] for t in tracks} >= {r.video_id for r in first_run.scored}
             scenes = client.get("/api/scenes", params={"valence_min": -1, "valence_max": 1}).json()
             assert scenes and all(-1 <= s["valence"] <= 1 for s in scenes)
             assert client.get("/api/scenes", params={"emotion": "boredom"}).status_code == 422
-            assert client.post("/api/score", json={"uri": "/nonexistent.mp4"}).status_code == 400
+            assert client.post("/api/score", json={"uri": "/nonexistent.mp4"}).status_code == 404
             done = first_run.scored[0]
             # the served options match this module's run, so the job finds the soundtrack already made (a
             # fresh video goes through the same run_score; it took ~90 s here, too long for the suite)

@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 
 import emsync_core.db.models  # noqa: F401  (registers the core tables on Base.metadata)
 import emsync_core.db.study_models  # noqa: F401  (the study tables, revision 0002_study)
+import emsync_core.db.safety_models  # noqa: F401  (leases, API keys, server errors: 0003_safety)
 from emsync_core.db.base import Base
 
 target_metadata = Base.metadata
