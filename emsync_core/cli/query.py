@@ -85,7 +85,20 @@ def runs(run: str = typer.Option(None, help="Run id (prefix)."), db: str = DbOpt
 
     with _sessions(db, out)() as s:
         rows = queries.runs(s, run_id=run)
-    _show(rows, ("run_id", "status", "n_videos", "n_soundtracks", "n_failures", "video_seconds", "started_at"), as_json, "runs")
+    if not as_json:
+        rows = [{**r, "settings": _settings_text(r["config"])} for r in rows]
+    _show(rows, ("run_id", "status", "n_videos", "n_soundtracks", "n_failures", "started_at", "settings"), as_json, "runs")
+
+
+def _settings_text(config: dict, prefix: str = "") -> str:
+    """A run's settings as `key=value` pairs (nested keys dotted), so two runs can be told apart at a glance."""
+    parts = []
+    for key, value in sorted(config.items()):
+        if isinstance(value, dict):
+            parts.append(_settings_text(value, f"{prefix}{key}."))
+        else:
+            parts.append(f"{prefix}{key}={value}")
+    return ", ".join(p for p in parts if p)
 
 
 @app.command("failures")

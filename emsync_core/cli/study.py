@@ -115,28 +115,84 @@ def report_cmd(
     name: str = typer.Argument(..., help="Study name."),
     db: str = DB_OPTION,
     out: str = typer.Option("study_report", help="Folder for report.html, report.json and win_rates.png."),
+    exclude_fast: bool = typer.Option(False, "--exclude-fast", help="Leave out participants flagged for answering faster than the videos play."),
 ) -> None:
-    """Win rates with CIs, sign tests (Bradley-Terry for > 2 arms) per criterion and listener group."""
+    """Verdicts, win rates with listener-level intervals and tests (Holm over all), per criterion and listener group."""
     from emsync_core.db.engine import open_database
     from emsync_core.study.report import analyse, write_report
 
     sessions = open_database(db)
     with sessions() as session:
         try:
-            report = analyse(session, name)
+            report = analyse(session, name, exclude_fast=exclude_fast)
         except LookupError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(code=2) from None
     write_report(report, out)
     table = Table(title=f"{report.title}: {report.n_completed}/{report.n_invited} completed, {len(report.excluded)} excluded")
-    for col in ("criterion", "group", "pair", "wins", "losses", "ties", "win rate [95% CI]", "p (Holm)"):
+    for col in ("criterion", "group", "pair", "listeners", "wins", "losses", "ties", "win rate [95% CI]",
+                f"p (Holm over {report.n_tests})"):
         table.add_column(col)
     for r in report.results:
         for p in r.pairs:
             rate = "n/a" if p.win_rate_a is None else f"{p.win_rate_a:.2f} [{p.ci_low:.2f}, {p.ci_high:.2f}]"
-            table.add_row(r.criterion, r.group, f"{p.arm_a} vs {p.arm_b}", str(p.wins_a), str(p.wins_b), str(p.ties),
-                          rate, "" if p.p_holm is None else f"{p.p_holm:.3g}")
+            table.add_row(r.criterion, r.group, f"{p.arm_a} vs {p.arm_b}", str(p.n_listeners), str(p.wins_a),
+                          str(p.wins_b), str(p.ties), rate, "" if p.p_holm is None else f"{p.p_holm:.3g}")
     console.print(table)
+    for a in report.arm_details:
+        versions = ", ".join(a.generator_versions) or "external audio"
+        console.print(f"arm [bold]{a.label}[/bold] = {a.source}: generator {versions}; runs {', '.join(a.runs) or '-'}; "
+                      f"{len(a.settings)} setting(s) (see report.html)")
     for participant, reasons in report.excluded.items():
         console.print(f"[yellow]excluded[/yellow] {participant}: {'; '.join(reasons)}")
+    for participant, reason in report.fast.items():
+        left = "left out" if report.fast_excluded else "kept; --exclude-fast leaves out"
+        console.print(f"[yellow]fast[/yellow] {participant}: {reason} ({left})")
+    for line in report.verdicts:
+        console.print(f"verdict: {line}")
     console.print(f"report: {report.files['html']}")
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"a comma-separated list of numbers, e.g. 0,0.1,0.2, not {text!r}") from None
+
+
+@app.command("simulate")
+def simulate_cmd(
+    listeners: int = typer.Option(10, help="Listeners per simulated study."),
+    items: int = typer.Option(20, help="Rated pairs per listener."),
+    sd: str = typer.Option("0,0.1,0.2", help="Listener lean spreads to try (comma-separated; chance units)."),
+    effect: str = typer.Option("0,0.1,0.2", help="Population effects to try (0.1 = arm A wins 60 % of the time)."),
+    studies: int = typer.Option(2000, help="Simulated studies per setting."),
+    seed: int = typer.Option(0, help="Random seed."),
+    json_out: str = typer.Option("", "--json", help="Also write the results here as JSON."),
+) -> None:
+    """False positive rate, power and interval coverage of the report's test on studies with a known truth."""
+    import json
+    from dataclasses import asdict
+
+    from emsync_core.study.simulate import SimSetting, simulate
+
+    results = []
+    for s in _floats(sd):
+        for e in _floats(effect):
+            setting = SimSetting(listeners=listeners, items=items, sd=s, effect=e, studies=studies, seed=seed)
+            results.append(simulate(setting))
+            r = results[-1]
+            console.log(f"sd {s:g}, effect {e:g}: listener test rejects {r.rejection_rate:.3f}, "
+                        f"pooled sign test {r.rejection_rate_pooled_sign_test:.3f}")
+    table = Table(title=f"{studies} simulated studies per row: {listeners} listeners x {items} items, alpha 0.05")
+    for col in ("listener sd", "effect", "true win rate", "rate", "listener test (report)", "pooled sign test (old)",
+                "95 % interval coverage"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(f"{r.setting.sd:g}", f"{r.setting.effect:g}", f"{r.true_win_rate:.3f}",
+                      "false positives" if r.setting.effect == 0 else "power",
+                      f"{r.rejection_rate:.3f}", f"{r.rejection_rate_pooled_sign_test:.3f}", f"{r.interval_coverage:.3f}")
+    console.print(table)
+    if json_out:
+        Path(json_out).write_text(json.dumps([asdict(r) for r in results], indent=2))
+        console.print(f"results: {json_out}")

@@ -71,7 +71,7 @@ def runs(session: Session, *, run_id: str | None = None, limit: int = 20) -> lis
     q = select(Run)
     if run_id:
         q = q.where(Run.run_id.startswith(run_id))
-    fields = ("run_id", "kind", "status", "catalog_uri", "out_uri", "code_version", "model_versions", "n_videos",
+    fields = ("run_id", "kind", "status", "catalog_uri", "out_uri", "config", "code_version", "model_versions", "n_videos",
               "n_soundtracks", "n_failures", "video_seconds", "timings", "started_at", "finished_at")
     return [_row(r, fields) for r in session.scalars(q.order_by(Run.started_at.desc()).limit(limit))]
 
