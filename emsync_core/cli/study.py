@@ -1,4 +1,4 @@
-"""`emsync study create|serve|report`: A/B listening studies over the archive's soundtracks."""
+"""`emsync study create|serve|report|simulate`: A/B listening studies over the archive's soundtracks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="A/B listening studies: create, serve the rating page, report.", no_args_is_help=True)
+from emsync_core.study.page_texts import DEFAULT_CONSENT, DEFAULT_LISTENING_NOTE
+
+app = typer.Typer(help="A/B listening studies: create, serve the rating page, report, simulate.", no_args_is_help=True)
 console = Console()
 DB_OPTION = typer.Option(..., "--db", envvar="EMSYNC_DB_URL", help="Database URL (sqlite:///... or postgresql+psycopg://...).")
 
@@ -37,29 +39,35 @@ def create(
     title: str = typer.Option("Which soundtrack fits the video better?", help="Page title."),
     instructions: str = typer.Option(
         "Watch the video with soundtrack A and with soundtrack B, then answer each question.", help="Shown above the items."),
+    consent: str = typer.Option(DEFAULT_CONSENT, help="What taking part means, shown before the first video."),
+    listening_note: str = typer.Option(DEFAULT_LISTENING_NOTE, help="How to listen, shown before the first video."),
     media_dir: str = typer.Option("study_media", help="Where imported and check media are written."),
     tokens_out: str = typer.Option("", help="CSV of participant links (default: <media-dir>/<name>/tokens.csv)."),
-    base_url: str = typer.Option("http://127.0.0.1:8000", help="Server address used in the links."),
+    base_url: str = typer.Option(
+        "http://127.0.0.1:8000",
+        help="The address participants open, written into every link: `study serve`'s http://HOST:PORT, or your proxy's https:// address."),
 ) -> None:
     """Pick arms, videos and criteria; build a balanced design; write participants and their links."""
     from emsync_core.db.engine import open_database
     from emsync_core.media.errors import MediaError
     from emsync_core.study.create import ArmSpec, CriterionSpec, StudyCreateError, StudyRequest, create_study
     from emsync_core.study.design import DesignError
+    from emsync_core.study.links import BaseUrlError, link, normalise_base_url
 
     try:
+        base_url = normalise_base_url(base_url)
         request = StudyRequest(
             name=name, title=title, instructions=instructions, arms=tuple(ArmSpec.parse(a) for a in arm),
             criteria=tuple(CriterionSpec.parse(c.strip(), mode) for c in criteria.split(",") if c.strip()),
             media_dir=media_dir, video_ids=tuple(video or ()), mode=mode, scale_max=scale_max, allow_same=allow_same,
             require_full_play=require_full_play, ratings_per_pair=ratings_per_pair, participants=participants,
             identical_checks=identical_checks, mismatch_checks=mismatch_checks, max_failed_checks=max_failed_checks,
-            seed=seed,
+            seed=seed, consent_text=consent.strip(), listening_note=listening_note.strip(), base_url=base_url,
         )
         sessions = open_database(db)
         with console.status("building media and design...") as status, sessions.begin() as session:
             created = create_study(session, request, progress=lambda msg: status.update(msg))
-    except (StudyCreateError, DesignError, MediaError) as exc:
+    except (StudyCreateError, DesignError, MediaError, BaseUrlError) as exc:
         console.print(f"[red]cannot create the study:[/red] {exc}")
         raise typer.Exit(code=2) from None
     path = Path(tokens_out or Path(media_dir) / name / "tokens.csv")
@@ -69,7 +77,7 @@ def create(
         writer = csv.writer(f)
         writer.writerow(["participant", "token", "link"])
         for label, token in created.tokens:
-            writer.writerow([label, token, f"{base_url.rstrip('/')}/study/{token}"])
+            writer.writerow([label, token, link(base_url, token)])
     table = Table(title=f"study {created.name} (id {created.study_id})")
     for col in ("videos", "participants", "items", "media files", "skipped"):
         table.add_column(col)
@@ -79,6 +87,7 @@ def create(
     for vid, reason in created.skipped:
         console.print(f"[yellow]left out[/yellow] {vid}: {reason}")
     console.print(f"participant links (keep private): {path}")
+    console.print(f"the links open {base_url}/study/<token>: serve there (see docs/STUDIES.md, 'Links and the server address')")
 
 
 @app.command("serve")
@@ -100,6 +109,7 @@ def serve_cmd(
     ray.init(include_dashboard=False, ignore_reinit_error=True)
     served = serve_app(db, host=host, port=port)
     console.print(f"serving on {served.url} (participants open {served.url}/study/<token>); Ctrl-C stops")
+    _warn_link_mismatches(db, host, port)
     try:
         while True:
             time.sleep(3600)
@@ -108,6 +118,22 @@ def serve_cmd(
     finally:
         serve.shutdown()
         ray.shutdown()
+
+
+def _warn_link_mismatches(db: str, host: str, port: int) -> None:
+    """Say which studies' links would not reach this server (both local addresses, different ports)."""
+    from sqlalchemy import select
+
+    from emsync_core.db.engine import open_database
+    from emsync_core.db.study_models import Study
+    from emsync_core.study.links import serving_mismatch
+
+    with open_database(db)() as session:
+        for name, base_url in session.execute(select(Study.name, Study.base_url).order_by(Study.id)):
+            problem = serving_mismatch(base_url, host, port)
+            if problem:
+                console.print(f"[yellow]study {name}:[/yellow] {problem}; serve with the links' port, or recreate "
+                              "the study with a matching --base-url")
 
 
 @app.command("report")

@@ -37,14 +37,12 @@ from emsync_core.media.errors import MediaError
 from emsync_core.store import uri as store
 from emsync_core.study import media as study_media
 from emsync_core.study.design import DesignSpec, PlannedItem, build_design
+from emsync_core.study.page_texts import DEFAULT_CONSENT, DEFAULT_LISTENING_NOTE
 from emsync_core.study.tokens import new_token, token_hash
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".mp4", ".mkv", ".webm")
 DEFAULT_LUFS = -16.0
 
-DEFAULT_LISTENING_NOTE = "Please use headphones and listen in a quiet place."
-DEFAULT_CONSENT = ("Taking part is voluntary. We store your answers and whether you have had musical training, "
-                   "under a random code and nothing else about you. You can stop at any time.")
 PAD_BLOCK = 4096  # padded media lengths are rounded up to this
 
 # key -> (choice question, scale question, is_match): the four criteria of the EMSYNC study.

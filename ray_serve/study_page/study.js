@@ -58,7 +58,7 @@
   function updateControls() {
     const ready = !requireFullPlay || (played.A && played.B);
     for (const fs of document.querySelectorAll("fieldset.criterion")) fs.disabled = !ready;
-    $("next").disabled = !(ready && state.criteria.every((c) => complete(current.answers[c.key])));
+    $("next").disabled = !(ready && current.criteria.every((key) => complete(current.answers[key])));
     const missing = ["A", "B"].filter((s) => !played[s]).map((s) => `soundtrack ${s}`);
     $("play-status").textContent = ready ? "Answer every question, then go to the next video."
       : `Play both soundtracks to the end to answer (${missing.join(" and ")} still to play).`;
@@ -75,6 +75,7 @@
     player.load();
     for (const s of ["A", "B"]) $(`play-${s}`).setAttribute("aria-pressed", "false");
     for (const fs of document.querySelectorAll("fieldset.criterion")) {
+      fs.hidden = !current.criteria.includes(fs.dataset.key); // e.g. no cut-timing question without cuts
       const value = current.answers[fs.dataset.key];
       for (const input of fs.querySelectorAll("input")) {
         if (mode === "choice") input.checked = value === input.value;
@@ -91,6 +92,8 @@
     $("intake").hidden = state.intake_done;
     $("trial").hidden = !state.intake_done || state.complete;
     $("done").hidden = !state.complete;
+    $("under-way").hidden = state.complete; // the finished page is just the thanks
+    if (state.complete) status("");
     if (state.intake_done && !state.complete && position !== state.next_position) {
       startItem(state.next_position);
       $("play-A").focus();
