@@ -86,19 +86,10 @@ def runs(run: str = typer.Option(None, help="Run id (prefix)."), db: str = DbOpt
     with _sessions(db, out)() as s:
         rows = queries.runs(s, run_id=run)
     if not as_json:
-        rows = [{**r, "settings": _settings_text(r["config"])} for r in rows]
-    _show(rows, ("run_id", "status", "n_videos", "n_soundtracks", "n_failures", "started_at", "settings"), as_json, "runs")
-
-
-def _settings_text(config: dict, prefix: str = "") -> str:
-    """A run's settings as `key=value` pairs (nested keys dotted), so two runs can be told apart at a glance."""
-    parts = []
-    for key, value in sorted(config.items()):
-        if isinstance(value, dict):
-            parts.append(_settings_text(value, f"{prefix}{key}."))
-        else:
-            parts.append(f"{prefix}{key}={value}")
-    return ", ".join(p for p in parts if p)
+        shown = queries.differing_settings([r["config"] for r in rows])
+        rows = [{**r, "settings": ", ".join(f"{k}={v}" for k, v in sorted(d.items()))} for r, d in zip(rows, shown)]
+    title = "runs (settings: where the runs listed differ; --json for all)" if len(rows) > 1 else "runs"
+    _show(rows, ("run_id", "status", "n_videos", "n_soundtracks", "n_failures", "started_at", "settings"), as_json, title)
 
 
 @app.command("failures")

@@ -167,8 +167,9 @@ def report_cmd(
     console.print(table)
     for a in report.arm_details:
         versions = ", ".join(a.generator_versions) or "external audio"
+        shown = ", ".join(f"{k}={v}" for k, v in a.differs.items()) if len(a.settings) == 1 else f"{len(a.settings)} settings"
         console.print(f"arm [bold]{a.label}[/bold] = {a.source}: generator {versions}; runs {', '.join(a.runs) or '-'}; "
-                      f"{len(a.settings)} setting(s) (see report.html)")
+                      f"{shown or 'same settings as the other arms'} (all in report.html)")
     for participant, reasons in report.excluded.items():
         console.print(f"[yellow]excluded[/yellow] {participant}: {'; '.join(reasons)}")
     for participant, reason in report.fast.items():

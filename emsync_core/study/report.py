@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from emsync_core.db.models import Run, Soundtrack
+from emsync_core.db.queries import differing_settings, flatten_settings
 from emsync_core.db.study_models import (
     Study,
     StudyAnswer,
@@ -46,6 +47,7 @@ from emsync_core.study.stats import (
 from emsync_core.study.verdict import verdict
 
 GROUPS = ("all", "music-trained", "general")
+PER_VIDEO_RENDER_KEYS = ("mux_mode_used", "speech_spans")  # what happened on one video, not a setting
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ class ArmDetails:
     source: str
     generator_versions: list[str]
     runs: list[str]
-    settings: list[dict]  # distinct (sampling, render, run config) combinations among its soundtracks
+    settings: list[dict]  # distinct settings (sampling, render, the run's other options) among its soundtracks
+    differs: dict = field(default_factory=dict)  # dotted settings whose values differ from the other arms'
 
 
 @dataclass
@@ -172,12 +175,14 @@ def arm_details(session: Session, study: Study) -> list[ArmDetails]:
         ).all()
         settings: list[dict] = []
         for _v, _r, sampling, render, config in rows:
-            entry = {"sampling": sampling, "render": render, "run_config": config or {}}
+            entry = {"sampling": sampling, "render": {k: v for k, v in render.items() if k not in PER_VIDEO_RENDER_KEYS},
+                     **{k: v for k, v in (config or {}).items() if k not in ("sampling", "render")}}
             if entry not in settings:
                 settings.append(entry)
         details.append(ArmDetails(arm.label, arm.description, sorted({r[0] for r in rows}),
                                   sorted({r[1] for r in rows if r[1]}), settings))
-    return details
+    single = [d.settings[0] if len(d.settings) == 1 else {} for d in details]
+    return [replace(d, differs=diff) for d, diff in zip(details, differing_settings(single))]
 
 
 def _fast(session: Session, study: Study, judgements: list[Judgement]) -> dict[str, str]:
@@ -279,6 +284,7 @@ def write_report(report: StudyReport, out_dir: str | Path) -> StudyReport:
     plot_win_rates(report, png)
     report.files = {"png": str(png), "html": str(out / "report.html"), "json": str(out / "report.json")}
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["flatten_settings"] = flatten_settings
     html = env.get_template("report.html").render(
         report=report, groups=GROUPS, png_b64=base64.b64encode(png.read_bytes()).decode(),
     )

@@ -6,7 +6,7 @@ from emsync_core.study.stats import ALPHA, PairResult, listeners_needed
 
 
 def _numbers(rate: float, low: float, high: float, n_listeners: int) -> str:
-    return f"{rate:.2f} [{low:.2f}, {high:.2f}], {n_listeners} listeners"
+    return f"{rate:.2f} [{low:.2f}, {high:.2f}], {n_listeners} listener{'' if n_listeners == 1 else 's'}"
 
 
 def verdict(criterion: str, pair: PairResult, n_tests: int, alpha: float = ALPHA) -> str:
