@@ -122,12 +122,21 @@
     app.dataset.playedB = String(played.B);
   }
 
+  // Share of the soundtrack actually played (a seek to the end plays almost nothing; the server
+  // applies the same rule from when it sent the file).
+  function playedShare() {
+    let seconds = 0;
+    for (let i = 0; i < player.played.length; i++) seconds += player.played.end(i) - player.played.start(i);
+    return player.duration > 0 ? seconds / player.duration : 0;
+  }
+
   // "Played to the end" is also taken from the last progress events: switching soundtrack right at the
   // end would otherwise drop the pending "ended" event with the old source.
   function markPlayed() {
     const slot = player.dataset.slot;
     if (!slot || played[slot]) return;
-    if (player.ended || (player.duration > 0 && player.currentTime >= player.duration - 0.3)) {
+    const atEnd = player.ended || (player.duration > 0 && player.currentTime >= player.duration - 0.3);
+    if (atEnd && playedShare() >= 0.9) {
       played[slot] = true;
       savePlayed();
       showPlayed();

@@ -59,13 +59,15 @@ def server(tmp_path_factory):
                    identical_checks=0, mismatch_checks=0, require_full_play=False)
     load = _study(sessions, root, "load", participants=20, ratings=20, criteria=("emotion", "overall"), mismatch_checks=0,
                   require_full_play=False)  # answers only, no media: the full-play rule has its own test
+    seek = _study(sessions, root, "seek", participants=1, ratings=1, criteria=("emotion", "overall"), identical_checks=0,
+                  mismatch_checks=0)
     from ray import serve
 
     from ray_serve.app import serve_app
 
     ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
     served = serve_app(url, port=_free_port(), app_name="emsync-test")
-    yield served.url, sessions, web, load, scale
+    yield served.url, sessions, web, load, scale, seek
     serve.shutdown()
     ray.shutdown()
     sessions.kw["bind"].dispose()
@@ -187,7 +189,7 @@ def test_phone_viewport_touch(server, browser):
 
 
 def test_scale_study_scores_each_soundtrack(server, browser):
-    base, sessions, *_, scale = server
+    base, sessions, *_, scale, _seek = server
     label, token = scale.tokens[0]
     page = browser.new_page(viewport={"width": 1024, "height": 800})
     page.goto(f"{base}/study/{token}")
@@ -213,6 +215,27 @@ def test_scale_study_scores_each_soundtrack(server, browser):
     page.close()
 
 
+def test_seek_to_the_end_does_not_count_as_played(server, browser):
+    base, *_, seek = server
+    token = seek.tokens[0][1]
+    page = browser.new_page(viewport={"width": 1024, "height": 800})
+    page.goto(f"{base}/study/{token}")
+    page.locator("#intake label", has_text="Yes").click()
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_selector("#trial:not([hidden])")
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.getElementById('player').duration > 0")
+    page.evaluate("() => { const p = document.getElementById('player'); p.currentTime = p.duration - 0.05; }")
+    page.wait_for_function("() => document.getElementById('player').ended", timeout=10_000)
+    assert page.evaluate("document.getElementById('app').dataset.playedA") == "false"
+    assert page.evaluate("document.querySelector('fieldset.criterion').disabled")
+    refused = httpx.put(f"{base}/api/study/{token}/items/1/answers/overall", json={"choice": "A"}, timeout=30)
+    assert refused.status_code == 409  # and the server agrees: B was never sent, A only just
+    page.keyboard.press("1")  # played through from the start, it counts
+    page.wait_for_function("() => document.getElementById('app').dataset.playedA === 'true'", timeout=20_000)
+    page.close()
+
+
 def test_api_refuses_bad_requests(server):
     base, _sessions, web, *_ = server
     token = web.tokens[0][1]
@@ -233,7 +256,7 @@ def test_api_refuses_bad_requests(server):
 
 
 def test_twenty_concurrent_raters_lose_and_duplicate_nothing(server):
-    base, sessions, _web, load, _scale = server
+    base, sessions, _web, load, _scale, _seek = server
 
     async def rater(client, n, token):
         state = (await client.get(f"/api/study/{token}/state")).json()
