@@ -217,11 +217,12 @@ def analyse(session: Session, study_name: str, exclude_fast: bool = False) -> St
             if len(arms) > 2 and outcomes:
                 res.bradley_terry = bradley_terry(arms, outcomes)
             if study.mode == "scale":
-                scores: dict[str, list[int]] = defaultdict(list)
+                scores: dict[str, list[tuple[str, int]]] = defaultdict(list)
                 for j in rows:
-                    scores[j.first_arm].append(j.score_first)
-                    scores[j.second_arm].append(j.score_second)
-                res.mean_scores = [m for a in arms if (m := mean_score(a, scores[a])) is not None]
+                    scores[j.first_arm].append((j.participant, j.score_first))
+                    scores[j.second_arm].append((j.participant, j.score_second))
+                res.mean_scores = [m for a in arms if (m := mean_score(a, [v for _p, v in scores[a]],
+                                                                      [p for p, _v in scores[a]])) is not None]
             results.append(res)
     adjusted = iter(with_holm([p for r in results for p in r.pairs]))
     for r in results:

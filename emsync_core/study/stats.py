@@ -12,6 +12,7 @@ so the unit of inference is the listener:
   variance; never below 1), with the t quantile for g - 1 degrees of freedom in place of z, so a study
   of few listeners gets a wide interval however many items each rated.
 - multiple comparisons: `holm` over every test a report prints.
+- mean scores (scale studies): t intervals with listener-clustered standard errors.
 Ties ("no difference", equal scores) are left out of win rates and tests.
 
 Bradley-Terry (more than two arms) is descriptive: one strength per arm from all comparisons. No
@@ -221,13 +222,21 @@ def bradley_terry(arms: list[str], outcomes: list[Outcome], alpha: float = 0.01)
     )
 
 
-def mean_score(arm: str, scores: list[int]) -> MeanScore | None:
-    """Mean opinion score with a t interval (scale studies)."""
+def mean_score(arm: str, scores: list[int], listeners: list[str] | None = None) -> MeanScore | None:
+    """Mean opinion score with a t interval (scale studies), clustered by listener when listeners are given:
+    the cluster-robust (CR1) standard error of the mean with g - 1 degrees of freedom."""
     if not scores:
         return None
     values = np.asarray(scores, dtype=float)
     mean = float(values.mean())
-    if len(values) < 2 or values.std(ddof=1) == 0:
+    if listeners is None:
+        listeners = [str(i) for i in range(len(values))]
+    sums: dict[str, float] = defaultdict(float)
+    for who, v in zip(listeners, values - mean):
+        sums[who] += v
+    g = len(sums)
+    if g < 2 or not any(sums.values()):
         return MeanScore(arm, len(values), mean, mean, mean)
-    low, high = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=stats.sem(values))
+    se = math.sqrt(g / (g - 1) * sum(x * x for x in sums.values())) / len(values)
+    low, high = stats.t.interval(0.95, g - 1, loc=mean, scale=se)
     return MeanScore(arm, len(values), mean, float(low), float(high))

@@ -103,3 +103,8 @@ def test_pairwise_orders_pairs_and_mean_score_interval():
     assert res[1].wins_b == 6 and res[1].win_rate_a == 0
     m = mean_score("a", [3, 4, 5, 4])
     assert m.mean == pytest.approx(4.0) and m.ci_low < 4.0 < m.ci_high
+    # each score its own listener: the clustered (CR1) interval is exactly the classical t interval
+    assert (m.ci_low, m.ci_high) == pytest.approx(stats.t.interval(0.95, 3, loc=4.0, scale=stats.sem([3, 4, 5, 4])))
+    # two listeners giving four scores each: two clusters, a much wider interval
+    clustered = mean_score("a", [3, 3, 3, 3, 5, 5, 5, 5], ["x"] * 4 + ["y"] * 4)
+    assert clustered.ci_high - clustered.ci_low > 5 * (m.ci_high - m.ci_low)
