@@ -19,7 +19,8 @@ Bradley-Terry (more than two arms) is descriptive: one strength per arm from all
 well-kept BT package is in our stack (choix is unmaintained), so `bradley_terry` is a short MLE: ties
 count half a win to each side, a small L2 penalty keeps strengths finite when an arm wins everything,
 standard errors come from the Fisher information (pseudo-inverse under the sum-to-zero constraint).
-Its likelihood-ratio p-value treats ratings as independent and is therefore not reported.
+Its likelihood-ratio p-value treats ratings as independent, so the report does not print it (it
+stays in report.json as a number for reference, outside the Holm family).
 """
 
 from __future__ import annotations
