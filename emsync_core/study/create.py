@@ -186,15 +186,20 @@ def _check_request(session: Session, req: StudyRequest) -> None:
             f"{a.label}={a.source}:{a.value}" for a in req.arms if sources.count((a.source, a.value)) > 1))
 
 
-def _refuse_identical_arms(files: dict[str, dict[str, "MediaFile"]]) -> None:
-    """Two arms whose soundtracks are byte-identical on every video would compare a file with itself."""
+def _drop_identical_arms(files: dict[str, dict[str, "MediaFile"]], skipped: list[tuple[str, str]]) -> None:
+    """Two arms with byte-identical soundtracks would compare a file with itself: on every video that is
+    refused outright, on some videos those videos are left out (and listed)."""
     labels = list(next(iter(files.values())))
     for a, b in itertools.combinations(labels, 2):
-        if all(row[a][1] == row[b][1] for row in files.values()):
+        same = [vid for vid, row in files.items() if row[a][1] == row[b][1]]
+        if files and len(same) == len(files):
             raise StudyCreateError(
                 f"arms {a} and {b} resolve to identical soundtracks on all {len(files)} videos, so the study "
                 "would compare each file with itself. Two runs of one generator version are told apart with "
                 "`run:RUN_ID` arms (`emsync query runs` lists run ids with their settings).")
+        for vid in same:
+            skipped.append((vid, f"arms {a} and {b} have the same soundtrack for it"))
+            del files[vid]
 
 
 def _candidate_videos(req: StudyRequest, videos: dict[str, Video], generated: dict[str, dict[str, Soundtrack]],
@@ -349,10 +354,11 @@ def create_study(session: Session, req: StudyRequest, progress: Callable[[str], 
             files[vid] = _video_media(req, videos[vid], generated, external, media_root, progress)
         except MediaError as exc:
             skipped.append((vid, f"{exc.stage}: {exc.message}"))
+    if files:
+        _drop_identical_arms(files, skipped)
     chosen = list(files)
     if not chosen:
-        raise StudyCreateError("no video is covered by every arm: " + "; ".join(f"{v}: {r}" for v, r in skipped))
-    _refuse_identical_arms(files)
+        raise StudyCreateError("no video is left for the study: " + "; ".join(f"{v}: {r}" for v, r in skipped))
 
     study, arms = _add_study_rows(session, req)
     svideos = {vid: StudyVideo(study_id=study.id, video_id=vid, uri=videos[vid].uri, duration_s=videos[vid].duration_s,

@@ -88,6 +88,16 @@ def test_arms_that_resolve_to_the_same_soundtracks_are_refused(scored_elsewhere)
         create_study(s, _request("twins", ["new=model:gen-b", f"old=run:{run_id}"], "media"))
 
 
+def test_videos_where_two_arms_have_the_same_file_are_left_out(scored_elsewhere):
+    sessions, ids, _root, _url = scored_elsewhere
+    with sessions() as s:
+        uri = {st.generator_version: st.video_uri for st in s.scalars(select(Soundtrack).where(Soundtrack.video_id == ids[0]))}
+    Path(uri["gen-b"]).write_bytes(Path(uri["gen-a"]).read_bytes())
+    with sessions.begin() as s:
+        created = create_study(s, _request("partly", ["a=model:gen-a", "b=model:gen-b"], "media"))
+    assert created.videos == [ids[1]] and created.skipped == [(ids[0], "arms a and b have the same soundtrack for it")]
+
+
 def test_report_shows_arm_settings_and_flags_fast_answers(scored_elsewhere):
     sessions, _ids, _root, _url = scored_elsewhere
     with sessions.begin() as s:
