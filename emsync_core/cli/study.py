@@ -29,7 +29,7 @@ def create(
     mode: str = typer.Option("choice", help="choice (A / B / no difference) or scale (1..scale-max per soundtrack)."),
     scale_max: int = typer.Option(5, help="Top of the rating scale in scale mode."),
     allow_same: bool = typer.Option(True, "--allow-same/--forced-choice", help="Offer 'no difference' in choice mode."),
-    require_full_play: bool = typer.Option(True, "--require-full-play/--no-require-full-play", help="Answers unlock after both soundtracks played to the end."),
+    require_full_play: bool = typer.Option(True, "--require-full-play/--no-require-full-play", help="Answers are taken only once both soundtracks have been played through (checked by the server)."),
     ratings_per_pair: int = typer.Option(4, help="Target ratings per (video, arm pair)."),
     participants: int = typer.Option(10, help="Participants (one token each)."),
     identical_checks: int = typer.Option(1, help="Identical-pair attention checks per participant."),
@@ -41,7 +41,7 @@ def create(
         "Watch the video with soundtrack A and with soundtrack B, then answer each question.", help="Shown above the items."),
     consent: str = typer.Option(DEFAULT_CONSENT, help="What taking part means, shown before the first video."),
     listening_note: str = typer.Option(DEFAULT_LISTENING_NOTE, help="How to listen, shown before the first video."),
-    media_dir: str = typer.Option("study_media", help="Where imported and check media are written."),
+    media_dir: str = typer.Option("study_media", help="Where the study's media are written (a padded copy of every soundtrack, imported and check media)."),
     tokens_out: str = typer.Option("", help="CSV of participant links (default: <media-dir>/<name>/tokens.csv)."),
     base_url: str = typer.Option(
         "http://127.0.0.1:8000",
