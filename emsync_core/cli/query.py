@@ -91,7 +91,11 @@ def runs(run: str = typer.Option(None, help="Run id (prefix)."), db: str = DbOpt
 
     with _sessions(db, out)() as s:
         rows = queries.runs(s, run_id=run, limit=limit)
-    _show(rows, ("run_id", "status", "n_videos", "n_soundtracks", "n_failures", "video_seconds", "started_at"), as_json, "runs")
+    if not as_json:
+        shown = queries.differing_settings([r["config"] for r in rows])
+        rows = [{**r, "settings": ", ".join(f"{k}={v}" for k, v in sorted(d.items()))} for r, d in zip(rows, shown)]
+    title = "runs (settings: where the runs listed differ; --json for all)" if len(rows) > 1 else "runs"
+    _show(rows, ("run_id", "status", "n_videos", "n_soundtracks", "n_failures", "video_seconds", "started_at", "settings"), as_json, title)
 
 
 @app.command("failures")

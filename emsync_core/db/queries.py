@@ -71,7 +71,7 @@ def runs(session: Session, *, run_id: str | None = None, limit: int = 20) -> lis
     q = select(Run)
     if run_id:
         q = q.where(Run.run_id.startswith(run_id, autoescape=True))
-    fields = ("run_id", "kind", "status", "catalog_uri", "out_uri", "code_version", "model_versions", "n_videos",
+    fields = ("run_id", "kind", "status", "catalog_uri", "out_uri", "config", "code_version", "model_versions", "n_videos",
               "n_soundtracks", "n_failures", "video_seconds", "timings", "started_at", "finished_at")
     return [_row(r, fields) for r in session.scalars(q.order_by(Run.started_at.desc()).limit(limit))]
 
@@ -93,3 +93,23 @@ def videos(session: Session, *, video_id: str | None = None, limit: int = 100) -
         q = q.where(Video.video_id.startswith(video_id, autoescape=True))
     fields = ("video_id", "uri", "status", "duration_s", "fps", "width", "height", "has_audio", "cuts_s", "damage", "updated_at")
     return [_row(v, fields) for v in session.scalars(q.order_by(Video.uri).limit(limit))]
+
+
+def flatten_settings(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as one level of dotted keys (sampling.temperature), to compare runs key by key."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(flatten_settings(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def differing_settings(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each config reduced to the dotted keys whose values differ among them (all keys when only one)."""
+    flat = [flatten_settings(c) for c in configs]
+    if len(flat) < 2:
+        return flat
+    keys = {k for f in flat for k in f if len({repr(g.get(k)) for g in flat}) > 1}
+    return [{k: v for k, v in sorted(f.items()) if k in keys} for f in flat]

@@ -7,6 +7,7 @@ is an INSERT ... ON CONFLICT on a natural key (SQLite and PostgreSQL both suppor
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -133,6 +134,14 @@ class _HasProbs(Protocol):
     probs: dict[str, float]
 
 
+OUTPUT_URI_FIELDS = ("midi_uri", "audio_uri", "video_uri", "plot_uri")
+
+
+def _absolute(uri: str) -> str:
+    """A local output path as an absolute path (URIs with a scheme, like gs://, and empty values unchanged)."""
+    return uri if not uri or "://" in uri or os.path.isabs(uri) else os.path.abspath(uri)
+
+
 def _insert(session: Session, model):
     return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
 
@@ -220,6 +229,7 @@ class Recorder:
     def record_soundtrack(self, rec: SoundtrackRecord, *, run_id: str | None) -> int:
         """The soundtrack row, written after its files are in place (the row is the commit)."""
         values = {k: getattr(rec, k) for k in rec.__dataclass_fields__}
+        values.update({k: _absolute(values[k]) for k in OUTPUT_URI_FIELDS})  # later commands run from anywhere
         values.update(run_id=run_id, created_at=utcnow())
         with self.sessions.begin() as s:
             s.execute(_insert(s, Soundtrack).values(**values).on_conflict_do_nothing(index_elements=["video_id", "variant_key"]))

@@ -1,4 +1,4 @@
-"""Tables of the A/B listening studies (issue 6), on the shared declarative Base.
+"""Tables of the A/B listening studies, on the shared declarative Base.
 
 A study has arms (model versions, settings or an external baseline), videos, criteria, and one media
 file (an MP4 with that arm's soundtrack) per (arm, video). Participants are known only by the SHA-256
@@ -31,7 +31,7 @@ from emsync_core.db.base import Base
 MODES = ("choice", "scale")
 CHECK_KINDS = ("identical", "mismatch")
 ARM_KINDS = ("soundtrack", "external")
-MEDIA_PURPOSES = ("arm", "mismatch")
+MEDIA_PURPOSES = ("arm", "mismatch", "twin")  # twin: the second copy shown in an identical-pair check
 CHOICE_SAME, CHOICE_FIRST, CHOICE_SECOND = 0, 1, 2
 
 
@@ -57,6 +57,10 @@ class Study(Base):
     require_full_play: Mapped[bool] = mapped_column(Boolean, default=True)
     max_failed_checks: Mapped[int] = mapped_column(SmallInteger, default=0)
     seed: Mapped[int] = mapped_column(Integer)
+    # Shown before the first item: what taking part means, and how to listen (headphones, a quiet room).
+    consent_text: Mapped[str] = mapped_column(Text, default="")
+    listening_note: Mapped[str] = mapped_column(Text, default="")
+    base_url: Mapped[str] = mapped_column(String(500), default="")  # the address written into the links
     design: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -76,6 +80,8 @@ class StudyCriterion(Base):
     position: Mapped[int] = mapped_column(SmallInteger)
     # On a "mismatch" attention check the mismatched soundtrack must not win this criterion.
     is_match: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Asked only about videos with at least one scene cut (the timing question).
+    needs_cuts: Mapped[bool] = mapped_column(Boolean, default=False)
 
     study: Mapped[Study] = relationship(back_populates="criteria")
 
@@ -103,6 +109,7 @@ class StudyVideo(Base):
     video_id: Mapped[str] = mapped_column(ForeignKey("videos.video_id"), index=True)
     uri: Mapped[str] = mapped_column(Text, default="")
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    n_cuts: Mapped[int] = mapped_column(Integer, default=0)
 
     study: Mapped[Study] = relationship(back_populates="videos")
 
@@ -113,7 +120,7 @@ class StudyMedia(Base):
     __tablename__ = "study_media"
     __table_args__ = (
         UniqueConstraint("arm_id", "study_video_id", "purpose"),
-        CheckConstraint("purpose in ('arm', 'mismatch')", name="purpose"),
+        CheckConstraint("purpose in ('arm', 'mismatch', 'twin')", name="purpose"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -163,6 +170,9 @@ class StudyItem(Base):
     second_media_id: Mapped[int] = mapped_column(ForeignKey("study_media.id", ondelete="CASCADE"))
     check_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     mismatch_position: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    # When the server first sent soundtrack A / B of this item: "played through" is judged from these.
+    first_served_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    second_served_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     participant: Mapped[StudyParticipant] = relationship(back_populates="items")
     video: Mapped[StudyVideo] = relationship()

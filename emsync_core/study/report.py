@@ -2,7 +2,9 @@
 
 Listener groups follow the EMSYNC study: everyone, music-trained, and general listeners analysed
 apart. Participants who fail more attention checks than the study allows are excluded from every
-number, and listed with their reasons.
+number, and listed with their reasons; participants who answered faster than the videos play are
+listed, and left out too on request. Every test printed is Holm-corrected together with all the
+others, and each criterion gets a one-line verdict (emsync_core.study.verdict).
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from emsync_core.db.models import Run, Soundtrack
+from emsync_core.db.queries import differing_settings, flatten_settings
 from emsync_core.db.study_models import (
     Study,
     StudyAnswer,
@@ -28,9 +33,21 @@ from emsync_core.db.study_models import (
     StudyVideo,
 )
 from emsync_core.study.answers import CheckAnswer, check_passed
-from emsync_core.study.stats import BTResult, MeanScore, Outcome, PairResult, bradley_terry, mean_score, pairwise
+from emsync_core.study.quality import ItemTiming, fast_participants
+from emsync_core.study.stats import (
+    BTResult,
+    MeanScore,
+    Outcome,
+    PairResult,
+    bradley_terry,
+    mean_score,
+    pairwise,
+    with_holm,
+)
+from emsync_core.study.verdict import verdict
 
 GROUPS = ("all", "music-trained", "general")
+PER_VIDEO_RENDER_KEYS = ("mux_mode_used", "speech_spans")  # what happened on one video, not a setting
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,8 @@ class Judgement:
     choice: int | None
     score_first: int | None
     score_second: int | None
+    answered_at: datetime
+    duration_s: float | None
 
     def outcome(self) -> Outcome:
         if self.choice is not None:
@@ -57,7 +76,7 @@ class Judgement:
         else:
             diff = self.score_first - self.score_second
             winner = None if diff == 0 else (self.first_arm if diff > 0 else self.second_arm)
-        return Outcome(self.first_arm, self.second_arm, winner)
+        return Outcome(self.first_arm, self.second_arm, winner, self.participant)
 
 
 @dataclass
@@ -68,6 +87,18 @@ class CriterionGroupResult:
     pairs: list[PairResult]
     bradley_terry: BTResult | None = None
     mean_scores: list[MeanScore] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ArmDetails:
+    """What an arm is: its source, and the generator versions, runs and settings of the soundtracks it used."""
+
+    label: str
+    source: str
+    generator_versions: list[str]
+    runs: list[str]
+    settings: list[dict]  # distinct settings (sampling, render, the run's other options) among its soundtracks
+    differs: dict = field(default_factory=dict)  # dotted settings whose values differ from the other arms'
 
 
 @dataclass
@@ -83,6 +114,11 @@ class StudyReport:
     n_answers: int
     excluded: dict[str, list[str]]
     results: list[CriterionGroupResult]
+    arm_details: list[ArmDetails] = field(default_factory=list)
+    fast: dict[str, str] = field(default_factory=dict)  # participant -> why flagged
+    fast_excluded: bool = False
+    n_tests: int = 0
+    verdicts: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
 
 
@@ -92,7 +128,8 @@ def load_judgements(session: Session, study_id: int) -> list[Judgement]:
     rows = session.execute(
         select(StudyParticipant.label, StudyParticipant.music_trained, StudyItem.position, StudyVideo.video_id,
                StudyCriterion.key, StudyCriterion.is_match, first_arm.label, second_arm.label, StudyItem.check_kind,
-               StudyItem.mismatch_position, StudyAnswer.choice, StudyAnswer.score_first, StudyAnswer.score_second)
+               StudyItem.mismatch_position, StudyAnswer.choice, StudyAnswer.score_first, StudyAnswer.score_second,
+               StudyAnswer.answered_at, StudyVideo.duration_s)
         .join(StudyItem, StudyItem.id == StudyAnswer.item_id)
         .join(StudyParticipant, StudyParticipant.id == StudyItem.participant_id)
         .join(StudyVideo, StudyVideo.id == StudyItem.study_video_id)
@@ -127,7 +164,40 @@ def _in_group(j: Judgement, group: str) -> bool:
     return group == "all" or (j.music_trained is True if group == "music-trained" else j.music_trained is False)
 
 
-def analyse(session: Session, study_name: str) -> StudyReport:
+def arm_details(session: Session, study: Study) -> list[ArmDetails]:
+    details = []
+    for arm in study.arms:
+        rows = session.execute(
+            select(Soundtrack.generator_version, Soundtrack.run_id, Soundtrack.sampling, Soundtrack.render, Run.config)
+            .join(StudyMedia, StudyMedia.soundtrack_id == Soundtrack.id)
+            .outerjoin(Run, Run.run_id == Soundtrack.run_id)
+            .where(StudyMedia.arm_id == arm.id, StudyMedia.purpose == "arm")
+        ).all()
+        settings: list[dict] = []
+        for _v, _r, sampling, render, config in rows:
+            entry = {"sampling": sampling, "render": {k: v for k, v in render.items() if k not in PER_VIDEO_RENDER_KEYS},
+                     **{k: v for k, v in (config or {}).items() if k not in ("sampling", "render")}}
+            if entry not in settings:
+                settings.append(entry)
+        details.append(ArmDetails(arm.label, arm.description, sorted({r[0] for r in rows}),
+                                  sorted({r[1] for r in rows if r[1]}), settings))
+    single = [d.settings[0] if len(d.settings) == 1 else {} for d in details]
+    return [replace(d, differs=diff) for d, diff in zip(details, differing_settings(single))]
+
+
+def _fast(session: Session, study: Study, judgements: list[Judgement]) -> dict[str, str]:
+    last: dict[tuple[str, int], Judgement] = {}
+    for j in judgements:
+        key = (j.participant, j.position)
+        if key not in last or j.answered_at > last[key].answered_at:
+            last[key] = j
+    timings = [ItemTiming(j.participant, j.position, j.answered_at, j.duration_s) for j in last.values()]
+    intake = dict(session.execute(select(StudyParticipant.label, StudyParticipant.intake_at)
+                                  .where(StudyParticipant.study_id == study.id)).all())
+    return {f.participant: f.reason() for f in fast_participants(timings, intake)}
+
+
+def analyse(session: Session, study_name: str, exclude_fast: bool = False) -> StudyReport:
     study = session.scalar(select(Study).where(Study.name == study_name))
     if study is None:
         raise LookupError(f"no study named {study_name!r}")
@@ -135,7 +205,9 @@ def analyse(session: Session, study_name: str) -> StudyReport:
     criteria = [c.key for c in study.criteria]
     judgements = load_judgements(session, study.id)
     excluded = exclusions(judgements, study.max_failed_checks)
-    kept = [j for j in judgements if j.check_kind is None and j.participant not in excluded]
+    fast = _fast(session, study, judgements)
+    left_out = set(excluded) | (set(fast) if exclude_fast else set())
+    kept = [j for j in judgements if j.check_kind is None and j.participant not in left_out]
     results = []
     for criterion in criteria:
         for group in GROUPS:
@@ -145,24 +217,31 @@ def analyse(session: Session, study_name: str) -> StudyReport:
             if len(arms) > 2 and outcomes:
                 res.bradley_terry = bradley_terry(arms, outcomes)
             if study.mode == "scale":
-                scores: dict[str, list[int]] = defaultdict(list)
+                scores: dict[str, list[tuple[str, int]]] = defaultdict(list)
                 for j in rows:
-                    scores[j.first_arm].append(j.score_first)
-                    scores[j.second_arm].append(j.score_second)
-                res.mean_scores = [m for a in arms if (m := mean_score(a, scores[a])) is not None]
+                    scores[j.first_arm].append((j.participant, j.score_first))
+                    scores[j.second_arm].append((j.participant, j.score_second))
+                res.mean_scores = [m for a in arms if (m := mean_score(a, [v for _p, v in scores[a]],
+                                                                      [p for p, _v in scores[a]])) is not None]
             results.append(res)
+    adjusted = iter(with_holm([p for r in results for p in r.pairs]))
+    for r in results:
+        r.pairs = [next(adjusted) for _ in r.pairs]
+    n_tests = sum(p.p_value is not None for r in results for p in r.pairs)
     participants = session.scalars(select(StudyParticipant).where(StudyParticipant.study_id == study.id)).all()
     return StudyReport(
         study=study.name, title=study.title, mode=study.mode, arms=arms,
         criteria=[{"key": c.key, "prompt": c.prompt} for c in study.criteria],
         n_invited=len(participants), n_started=sum(p.music_trained is not None for p in participants),
         n_completed=sum(p.completed_at is not None for p in participants), n_answers=len(judgements),
-        excluded=excluded, results=results,
+        excluded=excluded, results=results, arm_details=arm_details(session, study), fast=fast,
+        fast_excluded=exclude_fast, n_tests=n_tests,
+        verdicts=[verdict(r.criterion, p, n_tests) for r in results if r.group == "all" for p in r.pairs],
     )
 
 
 def plot_win_rates(report: StudyReport, path: Path) -> None:
-    """One panel per criterion: each pair's win rate per listener group with its 95 % Wilson interval."""
+    """One panel per criterion: each pair's win rate per listener group with its 95 % listener-clustered interval."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -192,7 +271,7 @@ def plot_win_rates(report: StudyReport, path: Path) -> None:
     handles, labels = axes[0][0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="upper right", fontsize=8)
-    fig.suptitle(f"{report.title}: win rates, 95 % Wilson intervals")
+    fig.suptitle(f"{report.title}: win rates, 95 % intervals (listener-clustered)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -206,9 +285,10 @@ def write_report(report: StudyReport, out_dir: str | Path) -> StudyReport:
     plot_win_rates(report, png)
     report.files = {"png": str(png), "html": str(out / "report.html"), "json": str(out / "report.json")}
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["flatten_settings"] = flatten_settings
     html = env.get_template("report.html").render(
         report=report, groups=GROUPS, png_b64=base64.b64encode(png.read_bytes()).decode(),
     )
     (out / "report.html").write_text(html)
-    (out / "report.json").write_text(json.dumps(asdict(report), indent=2))
+    (out / "report.json").write_text(json.dumps(asdict(report), indent=2, default=str))
     return report

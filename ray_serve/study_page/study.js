@@ -58,7 +58,7 @@
   function updateControls() {
     const ready = !requireFullPlay || (played.A && played.B);
     for (const fs of document.querySelectorAll("fieldset.criterion")) fs.disabled = !ready;
-    $("next").disabled = !(ready && state.criteria.every((c) => complete(current.answers[c.key])));
+    $("next").disabled = !(ready && current.criteria.every((key) => complete(current.answers[key])));
     const missing = ["A", "B"].filter((s) => !played[s]).map((s) => `soundtrack ${s}`);
     $("play-status").textContent = ready ? "Answer every question, then go to the next video."
       : `Play both soundtracks to the end to answer (${missing.join(" and ")} still to play).`;
@@ -75,6 +75,7 @@
     player.load();
     for (const s of ["A", "B"]) $(`play-${s}`).setAttribute("aria-pressed", "false");
     for (const fs of document.querySelectorAll("fieldset.criterion")) {
+      fs.hidden = !current.criteria.includes(fs.dataset.key); // e.g. no cut-timing question without cuts
       const value = current.answers[fs.dataset.key];
       for (const input of fs.querySelectorAll("input")) {
         if (mode === "choice") input.checked = value === input.value;
@@ -91,6 +92,8 @@
     $("intake").hidden = state.intake_done;
     $("trial").hidden = !state.intake_done || state.complete;
     $("done").hidden = !state.complete;
+    $("under-way").hidden = state.complete; // the finished page is just the thanks
+    if (state.complete) status("");
     if (state.intake_done && !state.complete && position !== state.next_position) {
       startItem(state.next_position);
       $("play-A").focus();
@@ -119,12 +122,21 @@
     app.dataset.playedB = String(played.B);
   }
 
+  // Share of the soundtrack actually played (a seek to the end plays almost nothing; the server
+  // applies the same rule from when it sent the file).
+  function playedShare() {
+    let seconds = 0;
+    for (let i = 0; i < player.played.length; i++) seconds += player.played.end(i) - player.played.start(i);
+    return player.duration > 0 ? seconds / player.duration : 0;
+  }
+
   // "Played to the end" is also taken from the last progress events: switching soundtrack right at the
   // end would otherwise drop the pending "ended" event with the old source.
   function markPlayed() {
     const slot = player.dataset.slot;
     if (!slot || played[slot]) return;
-    if (player.ended || (player.duration > 0 && player.currentTime >= player.duration - 0.3)) {
+    const atEnd = player.ended || (player.duration > 0 && player.currentTime >= player.duration - 0.3);
+    if (atEnd && playedShare() >= 0.9) {
       played[slot] = true;
       savePlayed();
       showPlayed();

@@ -1,5 +1,5 @@
 -- Study results per arm pair, criterion and listener group: wins, losses, ties and the win rate of arm_a
--- (ties left out of the rate, as in the sign test of `emsync study report`).
+-- (ties left out of the rate, as in `emsync study report`; its tests and intervals work per listener, see docs/STUDIES.md).
 CREATE VIEW v_study_pair_results AS
 SELECT
   study,

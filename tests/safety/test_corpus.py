@@ -139,7 +139,7 @@ def test_reader_on_an_unmigrated_database_does_not_migrate_it(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     with make_engine(url).begin() as c:
         c.exec_driver_sql("CREATE TABLE unrelated (x INTEGER)")
-    with pytest.raises(DatabaseNotReady, match="not 0003_safety"):
+    with pytest.raises(DatabaseNotReady, match="not 0004_studies"):
         open_existing(url)
     assert sqlalchemy.inspect(make_engine(url)).get_table_names() == ["unrelated"]
     open_database(url)  # a writer migrates it; then a reader is content

@@ -5,13 +5,24 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ray_serve.app import build_app
+from emsync_core.api.keys import create_key
+from emsync_core.api.policy import ApiSettings
+from emsync_core.db.engine import open_database
+from ray_serve.app import build_api_app
 from ray_serve.score_routes import _jobs
 
 
 @pytest.fixture()
 def client(tmp_path):
-    return TestClient(build_app(f"sqlite:///{tmp_path / 'emsync.db'}"))
+    """The archive API with a key of the score scope, scoring videos under tmp_path."""
+    db = f"sqlite:///{tmp_path / 'emsync.db'}"
+    sessions = open_database(db)
+    with sessions.begin() as s:
+        _, secret = create_key(s, "scorer", ("score",))
+    sessions.kw["bind"].dispose()
+    app = build_api_app(db, ApiSettings(catalog_roots=(str(tmp_path),)))
+    with TestClient(app, base_url="http://127.0.0.1", headers={"Authorization": f"Bearer {secret}"}) as c:
+        yield c
 
 
 def test_a_score_request_with_an_unknown_brief_word_is_refused(client, tmp_path):

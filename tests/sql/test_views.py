@@ -49,11 +49,11 @@ def build(url: str, tmp) -> None:
     for vid, scenes in emotions.items():
         rec.record_emotions(vid, [SceneVerdict(i, 2.0 * i, 2.0 * i + 2.0, _probs(*e)) for i, e in enumerate(scenes)],
                             classifier_version="clf-1", classifier_sha256="b" * 64, run_id=run_id)
-    media = tmp / "st.mp4"
-    media.write_bytes(b"not played in this test")
+    for gen in ("gen-a", "gen-b"):  # one file per generator: a study refuses arms made of the same files
+        (tmp / f"st-{gen}.mp4").write_bytes(f"{gen}: not played in this test".encode())
     for vid, gen, cuts, matched in (("n1", "gen-a", 4, 3), ("n1", "gen-b", 4, 1), ("n2", "gen-a", 2, 2), ("n2", "gen-b", 2, 0),
                                     ("f1", "gen-a", 0, 0), ("f1", "gen-b", 0, 0)):
-        rec.record_soundtrack(_soundtrack(vid, gen, cuts, matched, str(media)), run_id=run_id)
+        rec.record_soundtrack(_soundtrack(vid, gen, cuts, matched, str(tmp / f"st-{gen}.mp4")), run_id=run_id)
     rec.record_failure(FailureRecord(uri="/archive/film/f2.mp4", stage="render", error_class="MediaError", message="mux failed",
                                      video_id="f2"), run_id=run_id)
     rec.record_failure(FailureRecord(uri="/archive/news/broken.mp4", stage="probe", error_class="MediaError",
@@ -63,7 +63,8 @@ def build(url: str, tmp) -> None:
         created = create_study(s, StudyRequest(
             name="views", title="t", arms=(ArmSpec.parse("a=model:gen-a"), ArmSpec.parse("b=model:gen-b")),
             criteria=tuple(CriterionSpec.parse(c, "choice") for c in ("emotion", "overall")), media_dir=str(tmp / "m"),
-            ratings_per_pair=3, participants=3, identical_checks=1, mismatch_checks=0, seed=4))
+            ratings_per_pair=3, participants=3, identical_checks=1, mismatch_checks=0, seed=4,
+            require_full_play=False))  # answered here without playing
     for n, (_label, token) in enumerate(created.tokens):
         with sessions.begin() as s:
             participation.record_intake(s, token, n == 0)

@@ -47,20 +47,24 @@ def make_tone(path: Path, freq: float, duration: float) -> Path:
     return path
 
 
-def seed_archive(sessions, root: Path, n_videos: int = 2, generators=("gen-a", "gen-b"), duration: float = 2.0) -> list[str]:
-    """Record n lavfi videos and one soundtrack per generator version each; returns the video ids."""
+def seed_archive(sessions, root: Path, n_videos: int = 2, generators=("gen-a", "gen-b"), duration: float = 2.0,
+                 cut_free: tuple[int, ...] = ()) -> list[str]:
+    """Record n lavfi videos (one scene cut halfway, except those numbered in cut_free) and one soundtrack per
+    generator version each; returns the video ids."""
     rec = Recorder(sessions)
     catalog_dir = root / "catalog"
     catalog_dir.mkdir(parents=True, exist_ok=True)
     catalog_id = rec.ensure_catalog(str(catalog_dir))
     run_id, _ = rec.open_run("score", uuid.uuid4().hex, catalog_uri=str(catalog_dir), out_uri=str(root),
-                             config={}, code_version="test", model_versions={})
+                             config={"seed": 0, "sampling": {"temperature": 1.35, "top_p": 0.6}}, code_version="test",
+                             model_versions={})
     ids = []
     for n in range(n_videos):
         video = make_video(catalog_dir / f"clip{n}.mp4", PATTERNS[n % len(PATTERNS)], duration)
         ref = resolve_ref(str(video))
+        cuts = () if n in cut_free else (duration / 2,)
         rec.record_video(VideoFacts(video_id=ref.video_id, uri=ref.uri, content_key=ref.content_key, size=ref.size,
-                                    duration_s=duration, fps=25.0, width=192, height=108, has_audio=False),
+                                    duration_s=duration, fps=25.0, width=192, height=108, has_audio=False, cuts_s=cuts),
                          status="extracted", catalog_id=catalog_id)
         for gen in generators:
             out_dir = root / "soundtracks" / gen
@@ -69,11 +73,11 @@ def seed_archive(sessions, root: Path, n_videos: int = 2, generators=("gen-a", "
             rec.record_soundtrack(SoundtrackRecord(
                 video_id=ref.video_id, variant_key=f"{gen}-{n}", seed=n, generator_version=gen, generator_sha256="0" * 64,
                 classifier_version="clf-test", classifier_sha256="1" * 64, code_version="test",
-                conditions=[{"start_s": 0.0, "end_s": duration, "valence": 0.5, "arousal": 0.1}], cuts_s=[],
+                conditions=[{"start_s": 0.0, "end_s": duration, "valence": 0.5, "arousal": 0.1}], cuts_s=list(cuts),
                 chord_onsets_s=[0.0], sampling={"temperature": 1.35, "top_p": 0.6}, render={"loudness_lufs": -16},
                 midi_uri=str(mp4.with_suffix(".mid")), audio_uri=str(mp4), video_uri=str(mp4), plot_uri="",
                 midi_sha256="", audio_sha256=sha256(mp4), video_sha256=sha256(mp4), duration_s=duration, n_tokens=0,
-                n_cuts=0, n_cuts_matched=0, mean_cut_offset_s=None), run_id=run_id)
+                n_cuts=len(cuts), n_cuts_matched=0, mean_cut_offset_s=None), run_id=run_id)
         ids.append(ref.video_id)
     rec.close_run(run_id, complete=True, n_videos=n_videos, n_soundtracks=n_videos * len(generators), n_failures=0,
                   video_seconds=n_videos * duration, timings={})

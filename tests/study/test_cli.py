@@ -11,7 +11,16 @@ from typer.testing import CliRunner
 from emsync_core.cli.main import app
 from emsync_core.db.engine import open_database
 from emsync_core.study import participation
+from emsync_core.study.links import normalise_base_url, serving_mismatch
 from tests.study.archive import seed_archive
+
+
+def test_serving_address_is_checked_against_the_links():
+    assert serving_mismatch("http://127.0.0.1:9000", "127.0.0.1", 8000) == \
+        "its links point at http://127.0.0.1:9000, but this server listens on port 8000"
+    assert serving_mismatch("http://localhost:8000", "127.0.0.1", 8000) is None
+    assert serving_mismatch("https://study.example.org", "127.0.0.1", 8000) is None  # a proxy: not ours to judge
+    assert normalise_base_url("https://study.example.org/") == "https://study.example.org"
 
 
 def test_create_answer_report_export(tmp_path):
@@ -22,11 +31,15 @@ def test_create_answer_report_export(tmp_path):
     tokens = tmp_path / "links.csv"
     res = runner.invoke(app, ["study", "create", "cli", "--db", url, "--arm", "new=model:gen-b", "--arm", "old=model:gen-a",
                               "--participants", "3", "--ratings-per-pair", "3", "--media-dir", str(tmp_path / "media"),
-                              "--tokens-out", str(tokens), "--base-url", "http://127.0.0.1:9000"])
+                              "--tokens-out", str(tokens), "--base-url", "http://127.0.0.1:9000", "--no-require-full-play"])
     assert res.exit_code == 0, res.output
     assert stat.S_IMODE(os.stat(tokens).st_mode) == 0o600
     links = list(csv.DictReader(tokens.open()))
     assert len(links) == 3 and all(r["link"] == f"http://127.0.0.1:9000/study/{r['token']}" for r in links)
+    for bad, why in (("http://127.0.0.1:9000/study", "give the address only"), ("127.0.0.1:9000", "expected http://")):
+        refused = runner.invoke(app, ["study", "create", "bad-url", "--db", url, "--arm", "new=model:gen-b", "--arm",
+                                      "old=model:gen-a", "--base-url", bad, "--media-dir", str(tmp_path / "media")])
+        assert refused.exit_code == 2 and why in refused.output
     again = runner.invoke(app, ["study", "create", "cli", "--db", url, "--arm", "new=model:gen-b", "--arm", "old=model:gen-a",
                                 "--media-dir", str(tmp_path / "media")])
     assert again.exit_code == 2 and "exists already" in again.output
