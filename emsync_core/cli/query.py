@@ -32,8 +32,9 @@ def _show(rows: list[dict], columns: tuple[str, ...], as_json: bool, title: str)
         typer.echo(json.dumps(rows, indent=1, default=str))
         return
     table = Table(title=f"{title} ({len(rows)})")
-    for c in columns:
-        table.add_column(c)
+    key_width = max((len(str(r[columns[0]])) for r in rows), default=0)
+    for c in columns:  # the key column (an id to copy into the next command) is never cut short
+        table.add_column(c, min_width=key_width if c == columns[0] else None, no_wrap=c == columns[0])
     for r in rows:
         table.add_row(*[f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in columns])
     Console().print(table)

@@ -64,7 +64,7 @@ def test_migration_makes_old_relative_paths_absolute(scored_elsewhere, monkeypat
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0002_study")
+        command.downgrade(cfg, "0003_safety")
     monkeypatch.chdir(root / "work")  # upgrading from the scoring folder finds the files
     upgrade(engine)
     engine.dispose()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from emsync_core.db.analyst_views import drop_views, install_views
+
 revision = '0003_safety'
 down_revision = '0002_study'
 branch_labels = None
@@ -51,8 +53,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    drop_views(op.get_bind())  # SQLite rebuilds the table to drop a column: views over it must go first
     with op.batch_alter_table('videos') as batch:
         batch.drop_column('damage')
+    install_views(op.get_bind())
     op.drop_table('server_errors')
     op.drop_table('api_keys')
     op.drop_index(op.f('ix_run_leases_out_uri'), table_name='run_leases')
