@@ -14,8 +14,9 @@ from emsync_core.render.duck import duck_gain, mix_under
 from emsync_core.render.ffmpeg import RenderError, decode_audio
 from emsync_core.render.master import MasterSettings, loudness, master
 from emsync_core.render.pipeline import RenderJob, RenderSettings, render
-from emsync_core.render.synth import synthesize
-from emsync_core.render.vad import speech_spans
+from emsync_core.render.synth import TAIL_LIMIT_S, synthesize
+from emsync_core.render.vad import VAD_SAMPLE_RATE, speech_spans
+from emsync_core.render.source import SAMPLE_RATE as SR
 from tests.render.conftest import SPEECH_AT_S, chord_midi
 
 
@@ -45,22 +46,24 @@ def _job(video, midi, tmp_path, duration, cuts=(4.0,)):
                      out_prefix=str(tmp_path / "out" / "v" / "variant"))
 
 
-def test_fluidsynth_renders_stereo_music(midi_bytes):
-    audio = synthesize(midi_bytes)
+def test_fluidsynth_renders_stereo_music_the_same_every_time(midi_bytes):
+    audio = synthesize(midi_bytes, SR)
     assert audio.ndim == 2 and audio.shape[1] == 2
-    assert 11.5 < len(audio) / 44100 < 15.0  # 12 s of notes plus the release tail
+    assert 11.5 < len(audio) / SR < 12.0 + TAIL_LIMIT_S + 0.1  # 12 s of notes plus the release tail
     assert np.sqrt(np.mean(audio ** 2)) > 1e-3
+    synthesize(chord_midi(5.0, 0.5), SR)  # another video in between: no state may carry over
+    assert np.array_equal(synthesize(midi_bytes, SR), audio)
 
 
 def test_master_hits_the_loudness_target_and_fades_out(midi_bytes):
-    raw = synthesize(midi_bytes)
+    raw = synthesize(midi_bytes, SR)
     for target in (-16.0, -23.0):
-        out, lufs = master(raw, 44100, 7.5, MasterSettings(target_lufs=target))
-        assert len(out) == round(7.5 * 44100)
-        assert abs(lufs - loudness(out, 44100)) < 1e-6
+        out, lufs = master(raw, SR, 7.5, MasterSettings(target_lufs=target))
+        assert len(out) == round(7.5 * SR)
+        assert abs(lufs - loudness(out, SR)) < 1e-6
         assert abs(lufs - target) < 1.5, (target, lufs)
         assert np.abs(out).max() <= 1.0
-        assert np.abs(out[-200:]).max() < 0.02 * np.abs(out[: 44100 * 4]).max()  # faded to silence
+        assert np.abs(out[-200:]).max() < 0.02 * np.abs(out[: SR * 4]).max()  # faded to silence
 
 
 def test_replace_mode_copies_the_video_and_matches_its_length(speech_video, midi_bytes, tmp_path):
@@ -77,20 +80,20 @@ def test_replace_mode_copies_the_video_and_matches_its_length(speech_video, midi
 
 
 def test_vad_finds_the_espeak_voice_and_ducking_lowers_music_under_it(speech_video, midi_bytes):
-    voice = decode_audio(speech_video, 16000, 1, 8.0)[:, 0]
+    voice = decode_audio(speech_video, VAD_SAMPLE_RATE, 1, 8.0)[:, 0]
     spans = speech_spans(voice)
     assert spans and spans[0][0] == pytest.approx(SPEECH_AT_S, abs=0.4)
     assert all(e > s for s, e in spans) and spans[-1][1] > 4.0
-    original = decode_audio(speech_video, 44100, 2, 8.0)
-    music, _ = master(synthesize(midi_bytes), 44100, 8.0)
-    gain = duck_gain(len(music), 44100, spans, duck_db=-14.0)
+    original = decode_audio(speech_video, SR, 2, 8.0)
+    music, _ = master(synthesize(midi_bytes, SR), SR, 8.0)
+    gain = duck_gain(len(music), SR, spans, duck_db=-14.0)
     mixed = mix_under(music, original, gain, music_db=-6.0)
     music_part = mixed - original  # exact: no limiting happens at these levels
     def rms_db(x):
         return 20 * np.log10(np.sqrt(np.mean(x ** 2)) + 1e-12)
     s0, s1 = spans[0][0] + 0.5, min(spans[0][1], 7.0) - 0.5
-    under = rms_db(music_part[int(s0 * 44100):int(s1 * 44100)]) - rms_db(music[int(s0 * 44100):int(s1 * 44100)])
-    before = rms_db(music_part[: int(1.5 * 44100)]) - rms_db(music[: int(1.5 * 44100)])
+    under = rms_db(music_part[int(s0 * SR):int(s1 * SR)]) - rms_db(music[int(s0 * SR):int(s1 * SR)])
+    before = rms_db(music_part[: int(1.5 * SR)]) - rms_db(music[: int(1.5 * SR)])
     assert before == pytest.approx(-6.0, abs=0.5)
     assert under < before - 12.0
 
