@@ -3,8 +3,8 @@
 
 Modes: replace and duck put the new track first, in place of the source's first audio track; add keeps
 every original audio track untouched and appends the music as an extra, labelled, non-default track.
-MOV and MP4 sources keep their container; anything else becomes MP4, or Matroska when MP4 cannot hold
-one of its streams (e.g. Theora, bitmap subtitles).
+MOV, MP4 and MKV sources keep their container; anything else (WebM, AVI...) becomes MP4, or Matroska
+when MP4 cannot hold one of its streams (e.g. Theora, bitmap subtitles).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from emsync_core.render.source import SAMPLE_RATE, SourceStreams
 MUSIC_TRACK_TITLE = "EMSYNC score"
 MUSIC_LANGUAGE = "zxx"  # ISO 639-2: no linguistic content
 AUDIO_BITRATE = "192k"
-CONTAINERS = {".mov": ("mov", "mov"), ".mp4": ("mp4", "mp4"), ".m4v": ("mp4", "mp4")}
+CONTAINERS = {".mov": ("mov", "mov"), ".mp4": ("mp4", "mp4"), ".m4v": ("mp4", "mp4"), ".mkv": ("mkv", "matroska")}
 MP4_TEXT_SUBTITLES = {"subrip", "ass", "ssa", "webvtt", "text", "mov_text"}
 
 
@@ -28,14 +28,11 @@ def _args(video: str, audio: str, out: str, mode: str, src: SourceStreams, muxer
     else:
         maps, music = ["-map", "0:v", "-map", "1:a", "-map", "0:a?", "-map", "-0:a:0?"], 0
         disposition = ["-disposition:a:0", "default"]
-    subtitles = ["-map", "0:s?"]
-    if muxer != "matroska" and any(c != "mov_text" for c in src.subtitle_codecs):
-        subtitles += ["-c:s", "mov_text"]
-    if muxer == "matroska":
-        subtitles += ["-map", "0:t?"]  # attachments (fonts for styled subtitles)
+    subtitles = ["-map", "0:s?"] + (["-map", "0:t?"] if muxer == "matroska" else [])  # t: fonts for styled subtitles
+    text_to_mp4 = ["-c:s", "mov_text"] if muxer != "matroska" and any(c != "mov_text" for c in src.subtitle_codecs) else []
     container = ["-f", muxer] + (["-movflags", "+faststart"] if muxer != "matroska" else [])
     return ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", video, "-i", audio, *maps, *subtitles,
-            "-map_metadata", "0", "-map_chapters", "0", "-c:v", "copy", "-c:a", "copy",
+            "-map_metadata", "0", "-map_chapters", "0", "-c", "copy", *text_to_mp4,
             f"-c:a:{music}", "aac", f"-b:a:{music}", AUDIO_BITRATE, f"-ar:a:{music}", str(SAMPLE_RATE),
             f"-metadata:s:a:{music}", f"title={MUSIC_TRACK_TITLE}", f"-metadata:s:a:{music}", f"handler_name={MUSIC_TRACK_TITLE}",
             f"-metadata:s:a:{music}", f"language={MUSIC_LANGUAGE}", *disposition, *container, out]
