@@ -120,7 +120,9 @@ def render(job: RenderJob, settings: RenderSettings = RenderSettings()) -> Rende
                               job.duration_s, job.title)
         video = _local_video(job.video_uri, tmp)
         source = describe(video)
-        midi_bytes = midi_tools.with_cut_markers(job.midi_bytes, list(job.cuts_s))
+        pm = midi_tools.load(job.midi_bytes)
+        midi_bytes = midi_tools.with_cut_markers(midi_tools.dump(midi_tools.with_bar_tempo_map(pm, midi_tools.bar_times(pm))),
+                                                 list(job.cuts_s))
         music = synthesize(midi_bytes, SAMPLE_RATE, settings.soundfont)
         t["synth"] = time.perf_counter()
         music, lufs = master(music, SAMPLE_RATE, job.duration_s, settings.master)

@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import numpy as np
+import pretty_midi
 import pytest
 import soundfile as sf
 
@@ -126,3 +127,28 @@ def test_splice_keeps_the_rest_and_replaces_the_span():
     assert [s for s in starts if 4.0 <= s < 8.0] == [4.0, 5.0, 6.0, 7.0]  # the part, every 1 s
     assert [s for s in starts if s >= 8.0] == [8.0, 10.0]
     assert max(n.end for i in out.instruments for n in i.notes if 4.0 <= n.start < 8.0) <= 8.0 + 1e-9
+
+
+def test_tempo_map_puts_a_daws_bar_lines_on_the_musics_bars():
+    pm = midi_tools.load(chord_midi(12.0, 2.0))
+    bars = [0.0, 2.1, 3.9, 6.2, 8.0, 10.3]
+    out = midi_tools.load(midi_tools.dump(midi_tools.with_bar_tempo_map(pm, bars)))
+    assert out.get_downbeats()[: len(bars)] == pytest.approx(bars, abs=1e-4)  # bar lines as a DAW draws them
+    assert len(set(np.round(out.get_tempo_changes()[1], 2))) > 1
+    before = sorted((n.start, n.end, n.pitch) for i in pm.instruments for n in i.notes)
+    after = sorted((n.start, n.end, n.pitch) for i in out.instruments for n in i.notes)
+    assert len(after) == len(before)
+    assert max(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in zip(before, after)) < 1e-3  # the music did not move
+
+
+def test_bar_markers_survive_splicing_and_become_the_rendered_tempo_map(speech_video, tmp_path):
+    def marked(seconds, bar_s):
+        pm = midi_tools.load(chord_midi(seconds, bar_s))
+        pm.text_events = [pretty_midi.Text(midi_tools.BAR_MARKER, t) for t in np.arange(0, seconds, bar_s)]
+        return pm
+    spliced = midi_tools.splice(marked(8.0, 2.0), marked(4.0, 1.5), 4.0, 8.0)
+    assert midi_tools.bar_times(spliced) == pytest.approx([0.0, 2.0, 4.0, 5.5, 7.0])
+    res = render(_job(speech_video, midi_tools.dump(spliced), tmp_path, 8.0), RenderSettings(mux_mode="replace"))
+    written = midi_tools.load(open(res.midi_uri, "rb").read())
+    assert written.get_downbeats()[:5] == pytest.approx([0.0, 2.0, 4.0, 5.5, 7.0], abs=1e-4)
+    assert midi_tools.cut_markers(open(res.midi_uri, "rb").read()) == pytest.approx([4.0], abs=1e-3)
