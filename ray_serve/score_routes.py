@@ -96,8 +96,10 @@ def _run(job: _Job, out: str, db_url: str, seed: int, mux: str) -> None:
 
 
 def _start(uri: str, request: Request, seed: int, mux: str) -> dict:
-    if mux not in ("duck", "replace"):
-        raise HTTPException(422, "mux must be 'duck' or 'replace'")
+    from emsync_core.render.pipeline import MUX_MODES
+
+    if mux not in MUX_MODES:
+        raise HTTPException(422, f"mux must be one of {', '.join(MUX_MODES)}")
     out = _out_root(request)
     job = _Job(uuid.uuid4().hex, uri)
     _jobs[job.job_id] = job
