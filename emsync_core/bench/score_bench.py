@@ -74,6 +74,9 @@ def run_score_bench(videos: list[str], out: str, options_kwargs: dict, copies: i
         "real_time_factor": summary.video_seconds / summary.wall_s if summary.wall_s else None,
         "render_s_per_video_second": stage_s["render"] / summary.video_seconds if summary.video_seconds else None,
         "render_steps_s": _render_steps(summary.scored),
+        "render_cpu_s_per_video_second": (sum(r.render.get("cpu_s", 0.0) for r in summary.scored) / summary.video_seconds
+                                          if summary.video_seconds else None),
+        "load_average": os.getloadavg(),
         "generation_to_video_ratio": stage_s["generate"] / summary.video_seconds if summary.video_seconds else None,
         "models": {"generator": summary.scored[0].generator_version if summary.scored else None,
                    "classifier": summary.scored[0].classifier_version if summary.scored else None},
@@ -89,7 +92,9 @@ def run_score_bench(videos: list[str], out: str, options_kwargs: dict, copies: i
     table.add_row("whole job (wall)", f"{summary.wall_s:.1f}", f"{report['whole_job_s_per_video_minute']:.1f}", "")
     Console().print(table)
     Console().print(f"whole job: {report['real_time_factor'] or 0:.2f}x real time; render: "
-                    f"{report['render_s_per_video_second'] or 0:.3f} s per video second "
+                    f"{report['render_s_per_video_second'] or 0:.3f} s (wall) and "
+                    f"{report['render_cpu_s_per_video_second'] or 0:.3f} CPU-s per video second; load average "
+                    f"{report['load_average'][1]:.1f}; render steps (wall): "
                     + ", ".join(f"{k} {v:.1f} s" for k, v in report["render_steps_s"].items()))
     ratio = report["generation_to_video_ratio"]
     Console().print(f"generation time / video duration: {ratio:.2f}" if ratio is not None else "no video scored")

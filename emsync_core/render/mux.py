@@ -3,8 +3,9 @@
 
 Modes: replace and duck put the new track first, in place of the source's first audio track; add keeps
 every original audio track untouched and appends the music as an extra, labelled, non-default track.
-MOV, MP4 and MKV sources keep their container; anything else (WebM, AVI...) becomes MP4, or Matroska
-when MP4 cannot hold one of its streams (e.g. Theora, bitmap subtitles).
+MOV, MP4 and MKV sources keep their container and WebM becomes MKV (its superset: AAC is not allowed in
+WebM); anything else (AVI...) becomes MP4, or Matroska when MP4 cannot hold one of its streams (e.g.
+Theora, bitmap subtitles).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from emsync_core.render.source import SAMPLE_RATE, SourceStreams
 MUSIC_TRACK_TITLE = "EMSYNC score"
 MUSIC_LANGUAGE = "zxx"  # ISO 639-2: no linguistic content
 AUDIO_BITRATE = "192k"
-CONTAINERS = {".mov": ("mov", "mov"), ".mp4": ("mp4", "mp4"), ".m4v": ("mp4", "mp4"), ".mkv": ("mkv", "matroska")}
+CONTAINERS = {".mov": ("mov", "mov"), ".mp4": ("mp4", "mp4"), ".m4v": ("mp4", "mp4"), ".mkv": ("mkv", "matroska"),
+              ".webm": ("mkv", "matroska")}  # WebM is Matroska: every stream fits, in one pass
 MP4_TEXT_SUBTITLES = {"subrip", "ass", "ssa", "webvtt", "text", "mov_text"}
 
 

@@ -65,7 +65,7 @@ def finish(inp: FinishInput, settings: RenderSettings) -> SoundtrackRecord:
         cuts_s=list(plan.cuts_s), chord_onsets_s=list(music.chord_onsets_s),
         sampling={**plan.sampling.__dict__, "max_chunk_s": plan.max_chunk_s},
         render={**render_dict, "mux_mode_used": result.mux_mode, "speech_spans": result.speech_spans,
-                "stem_wav_uri": result.wav_uri},
+                "stem_wav_uri": result.wav_uri, "cpu_s": result.cpu_s},
         midi_uri=result.midi_uri, audio_uri=result.audio_uri, video_uri=result.video_uri, plot_uri=result.plot_uri,
         midi_sha256=result.midi_sha256, audio_sha256=result.audio_sha256, video_sha256=result.video_sha256,
         duration_s=plan.duration_s, n_tokens=music.n_tokens, n_cuts=align.n_cuts, n_cuts_matched=align.n_matched,
