@@ -152,3 +152,10 @@ def test_bar_markers_survive_splicing_and_become_the_rendered_tempo_map(speech_v
     written = midi_tools.load(open(res.midi_uri, "rb").read())
     assert written.get_downbeats()[:5] == pytest.approx([0.0, 2.0, 4.0, 5.5, 7.0], abs=1e-4)
     assert midi_tools.cut_markers(open(res.midi_uri, "rb").read()) == pytest.approx([4.0], abs=1e-3)
+
+
+def test_the_generators_midi_carries_its_bar_lines():
+    from emsync_core.music.tokens import Note, to_midi_bytes
+
+    midi = to_midi_bytes([Note(0, 60, 0.0, 1.0, 90), Note(0, 64, 2.5, 3.0, 90)], (2.0,), [0.0, 1.7, 3.4])
+    assert midi_tools.bar_times(midi_tools.load(midi)) == pytest.approx([0.0, 1.7, 3.4], abs=1e-3)
