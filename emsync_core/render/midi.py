@@ -16,7 +16,7 @@ CUT_MARKER = "cut"
 BAR_MARKER = "bar"  # the generator marks its bar lines; the render makes them the tempo map's bars
 BEATS_PER_BAR = 4
 FINE_RESOLUTION = 960  # ticks per quarter note: notes keep their times within half a millisecond
-MIN_BAR_S = 0.5  # shorter gaps between generated bar lines are not bars a DAW should show
+MIN_BAR_S = 1.0  # a 4/4 bar under 1 s is over 240 BPM: such bar tokens are merged into the bar before
 
 
 def load(midi_bytes: bytes) -> pretty_midi.PrettyMIDI:
