@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from emsync_core.api.policy import record_error, video_in_roots
 from emsync_core.db import queries
 from emsync_core.db.models import Soundtrack
+from emsync_core.render.pipeline import MUX_MODES
 from emsync_core.store import uri as store
 from emsync_core.store.catalog import VIDEO_EXTENSIONS
 from ray_serve.http_guards import READ, SCORE
@@ -44,7 +45,7 @@ def _limit():
 
 
 Kind = Literal["video", "audio", "midi", "plot"]
-Mux = Literal["duck", "replace"]
+Mux = Literal[MUX_MODES]  # the tuple subscript spreads into the literal values
 _FILE_KINDS = {"video": "video_uri", "audio": "audio_uri", "midi": "midi_uri", "plot": "plot_uri"}
 NOT_FOUND = "not found under the catalog roots this server scores"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -22,26 +23,44 @@ SHARED_CLIPS = ("big_buck_bunny_0_30.webm", "bikes.mp4", "chaplin.mp4")
 SHARED_DIR = Path("/work/shared/data/video")
 
 
-def _catalog(videos: list[str], folder: Path) -> Path:
-    """A fresh catalog folder of links to the videos (the shared clips by default)."""
+def _distinct_copy(video: str, target: Path, k: int) -> None:
+    """The video remuxed (streams copied) with a comment that makes its bytes, so its content key, new:
+    an archive of many short clips without the extraction's cache recognising them."""
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", video, "-map", "0", "-c", "copy",
+                    "-metadata", f"comment=emsync bench copy {k}", str(target)], check=True)
+
+
+def _catalog(videos: list[str], folder: Path, copies: int) -> Path:
+    """A fresh catalog folder of links to the videos (the shared clips by default), plus copies-1
+    distinct copies of each."""
     if not videos:
         videos = [str(SHARED_DIR / name) for name in SHARED_CLIPS if (SHARED_DIR / name).exists()]
     if not videos:
         raise SystemExit("no videos given and /work/shared/data/video is absent")
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     for v in videos:
-        link = folder / Path(v).name
-        if not link.exists():
-            os.symlink(os.path.abspath(v), link)
+        os.symlink(os.path.abspath(v), folder / Path(v).name)
+        for k in range(1, copies):
+            _distinct_copy(v, folder / f"{Path(v).stem}.copy{k}{Path(v).suffix}", k)
     return folder
 
 
-def run_score_bench(videos: list[str], out: str, options_kwargs: dict) -> dict:
+def _render_steps(scored: list) -> dict[str, float]:
+    """The render stage's own steps (synth, master, mix, stems, mux, plot), summed over the videos."""
+    steps: dict[str, float] = {}
+    for record in scored:
+        for key, seconds in (record.timings or {}).items():
+            steps[key.removesuffix("_s")] = steps.get(key.removesuffix("_s"), 0.0) + seconds
+    return {k: round(v, 3) for k, v in steps.items()}
+
+
+def run_score_bench(videos: list[str], out: str, options_kwargs: dict, copies: int = 1) -> dict:
     from ray_serve.score_pipeline import ScoreOptions, run_score
 
     root = Path(out)
     run_out = root / f"run-{int(time.time())}"
-    catalog = _catalog(videos, root / "catalog")
+    catalog = _catalog(videos, root / "catalog", copies)
     summary = run_score(ScoreOptions(catalog=str(catalog), out=str(run_out), **options_kwargs))
     minutes = summary.video_seconds / 60 or float("nan")
     stage_s = {k.removesuffix("_s"): summary.timings.get(k, 0.0) for k in STAGES}
@@ -52,6 +71,12 @@ def run_score_bench(videos: list[str], out: str, options_kwargs: dict) -> dict:
         "ray_init_s": summary.timings.get("ray_init_s", 0.0), "score_wall_s": summary.timings.get("score_wall_s", 0.0),
         "stages": {k: {"seconds": v, "s_per_video_minute": v / minutes, "share": v / total_stage} for k, v in stage_s.items()},
         "whole_job_s_per_video_minute": summary.wall_s / minutes,
+        "real_time_factor": summary.video_seconds / summary.wall_s if summary.wall_s else None,
+        "render_s_per_video_second": stage_s["render"] / summary.video_seconds if summary.video_seconds else None,
+        "render_steps_s": _render_steps(summary.scored),
+        "render_cpu_s_per_video_second": (sum(r.render.get("cpu_s", 0.0) for r in summary.scored) / summary.video_seconds
+                                          if summary.video_seconds else None),
+        "load_average": os.getloadavg(),
         "generation_to_video_ratio": stage_s["generate"] / summary.video_seconds if summary.video_seconds else None,
         "models": {"generator": summary.scored[0].generator_version if summary.scored else None,
                    "classifier": summary.scored[0].classifier_version if summary.scored else None},
@@ -66,6 +91,11 @@ def run_score_bench(videos: list[str], out: str, options_kwargs: dict) -> dict:
         table.add_row(name, f"{report[key]:.1f}", f"{report[key] / minutes:.1f}", "")
     table.add_row("whole job (wall)", f"{summary.wall_s:.1f}", f"{report['whole_job_s_per_video_minute']:.1f}", "")
     Console().print(table)
+    Console().print(f"whole job: {report['real_time_factor'] or 0:.2f}x real time; render: "
+                    f"{report['render_s_per_video_second'] or 0:.3f} s (wall) and "
+                    f"{report['render_cpu_s_per_video_second'] or 0:.3f} CPU-s per video second; load average "
+                    f"{report['load_average'][1]:.1f}; render steps (wall): "
+                    + ", ".join(f"{k} {v:.1f} s" for k, v in report["render_steps_s"].items()))
     ratio = report["generation_to_video_ratio"]
     Console().print(f"generation time / video duration: {ratio:.2f}" if ratio is not None else "no video scored")
     (root / "score_bench.json").write_text(json.dumps(report, indent=1))

@@ -57,10 +57,11 @@ def bench_score(
     classifier: str = typer.Option(None, help="Classifier checkpoint (default: the shipped one)."),
     generator: str = typer.Option(None, help="Generator checkpoint (default: the shipped one)."),
     classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function of the classifier."),
+    copies: int = typer.Option(1, help="Distinct copies of each video in the catalog (a catalog of many short clips)."),
 ) -> None:
     """Seconds per minute of video for each stage of `emsync score` and the whole job; generation/video ratio."""
     from emsync_core.bench.score_bench import run_score_bench
     from emsync_core.scoring.models import ModelSpec
 
     models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator_checkpoint=generator)
-    run_score_bench(videos or [], out, {"num_cpus": num_cpus, "models": models})
+    run_score_bench(videos or [], out, {"num_cpus": num_cpus, "models": models}, copies)

@@ -18,8 +18,10 @@ def score(
     seed: int = typer.Option(0, "--seed", help="Base seed (with --video/--scene: the new seed of that scene)."),
     video: str = typer.Option(None, "--video", help="Regenerate: the video id (or a unique prefix)."),
     scene: int = typer.Option(None, "--scene", help="Regenerate: the scene index whose music is replaced."),
-    mux: str = typer.Option("duck", help="replace: music replaces the audio; duck: mixed under it, ducked under speech."),
-    lufs: float = typer.Option(-16.0, help="Loudness target in LUFS (-16 streaming, -23 EBU R128 broadcast)."),
+    mux: str = typer.Option("duck", help="replace: music replaces the first audio track; duck: mixed under it, ducked under speech; "
+                                          "add: music as an extra track beside the untouched originals."),
+    lufs: float = typer.Option(-16.0, help="Loudness target in LUFS (-16 streaming, -23 EBU R128 broadcast); the true-peak "
+                                         "ceiling is -1 dBTP, -2 dBTP at -23 LUFS and below."),
     max_chunk_s: float = typer.Option(120.0, help="Long videos are generated in chunks of at most this many seconds."),
     temperature: float = typer.Option(1.35, help="Sampling temperature (the method's 1.35)."),
     top_p: float = typer.Option(0.6, help="Nucleus top-p (the method's 0.6)."),

@@ -265,7 +265,7 @@ class Generator:
         notes = decode(s.tokens, end_s=r.duration_s)
         return GenerationResult(
             request_id=r.request_id,
-            midi_bytes=to_midi_bytes(notes, r.cuts_s),
+            midi_bytes=to_midi_bytes(notes, r.cuts_s, [t for t in chord_token_times(s.tokens, VOCAB.bar) if t < r.duration_s]),
             chord_onsets_s=[t for t in chord_token_times(s.tokens) if t < r.duration_s],
             n_tokens=len(s.tokens),
             seconds=round((s.finished_at or time.perf_counter()) - s.started, 4),

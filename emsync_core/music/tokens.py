@@ -19,7 +19,7 @@ from emsync_core.music.vocab import (
     bin_velocity,
     velocity_bin,
 )
-from emsync_core.render.midi import with_cut_markers
+from emsync_core.render.midi import BAR_MARKER, with_cut_markers
 
 DRUMS = GROUPS.index("drums")
 OUTPUT_TEMPO_BPM = 120.0
@@ -165,20 +165,23 @@ def decode(tokens: list[int] | np.ndarray, end_s: float | None = None) -> list[N
     return sorted(notes, key=lambda n: (n.start, n.group, n.pitch))
 
 
-def chord_token_times(tokens: list[int] | np.ndarray) -> list[float]:
-    """Cursor time (s) of every CHORD token."""
+def chord_token_times(tokens: list[int] | np.ndarray, token: int | None = None) -> list[float]:
+    """Cursor time (s) of every CHORD token (or of every `token`, e.g. VOCAB.bar)."""
+    wanted = VOCAB.chord if token is None else token
     cursor, out = 0, []
     for tok in (int(t) for t in tokens):
         if VOCAB.is_shift(tok):
             cursor += VOCAB.shift_steps(tok)
-        elif tok == VOCAB.chord:
+        elif tok == wanted:
             out.append(cursor * STEP_S)
     return out
 
 
-def to_midi_bytes(notes: list[Note], cuts_s: list[float] | tuple[float, ...] = ()) -> bytes:
-    """Type-1 MIDI: one named track per group with its GM program, 120 BPM, a "cut" marker per cut."""
+def to_midi_bytes(notes: list[Note], cuts_s: list[float] | tuple[float, ...] = (), bar_times_s: list[float] = ()) -> bytes:
+    """Type-1 MIDI: one named track per group with its GM program, 120 BPM, a "cut" marker per cut and a
+    "bar" text event per generated bar line (the render turns those into the tempo map)."""
     pm = pretty_midi.PrettyMIDI(initial_tempo=OUTPUT_TEMPO_BPM)
+    pm.text_events = [pretty_midi.Text(BAR_MARKER, t) for t in bar_times_s]
     for g, name in enumerate(GROUPS):
         group_notes = [n for n in notes if n.group == g]
         if not group_notes:

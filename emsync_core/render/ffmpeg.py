@@ -12,21 +12,18 @@ class RenderError(RuntimeError):
     """A render or mux step that failed; the message carries the tool's own complaint."""
 
 
-def run(args: list[str], what: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(args, capture_output=True)
+def run(args: list[str], what: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, capture_output=True, input=stdin)
     if proc.returncode != 0:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
         raise RenderError(f"{what} failed: {' | '.join(tail)}")
     return proc
 
 
-def probe_streams(path: str) -> list[dict]:
+def probe(path: str) -> dict:
+    """ffprobe's streams and format of a file, as JSON."""
     out = run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", path], f"ffprobe {path}")
-    return json.loads(out.stdout).get("streams", [])
-
-
-def has_audio(path: str) -> bool:
-    return any(s.get("codec_type") == "audio" for s in probe_streams(path))
+    return json.loads(out.stdout)
 
 
 def decode_audio(path: str, sample_rate: int, channels: int, duration_s: float | None = None) -> np.ndarray:

@@ -13,6 +13,10 @@ import mido
 import pretty_midi
 
 CUT_MARKER = "cut"
+BAR_MARKER = "bar"  # the generator marks its bar lines; the render makes them the tempo map's bars
+BEATS_PER_BAR = 4
+FINE_RESOLUTION = 960  # ticks per quarter note: notes keep their times within half a millisecond
+MIN_BAR_S = 1.0  # a 4/4 bar under 1 s is over 240 BPM: such bar tokens are merged into the bar before
 
 
 def load(midi_bytes: bytes) -> pretty_midi.PrettyMIDI:
@@ -57,6 +61,46 @@ def splice(base: pretty_midi.PrettyMIDI | None, part: pretty_midi.PrettyMIDI, st
                 inst_for(inst).notes.append(pretty_midi.Note(n.velocity, n.pitch, n.start + start_s, min(n.end, span) + start_s))
     for inst in out.instruments:
         inst.notes.sort(key=lambda n: (n.start, n.pitch))
+    out.text_events = [m for m in (base.text_events if base is not None else []) if m.text == BAR_MARKER
+                   and not start_s <= m.time < end_s]
+    out.text_events += [pretty_midi.Text(BAR_MARKER, m.time + start_s) for m in part.text_events
+                    if m.text == BAR_MARKER and m.time < span]
+    out.text_events.sort(key=lambda m: m.time)
+    return out
+
+
+def bar_times(pm: pretty_midi.PrettyMIDI) -> list[float]:
+    """Times (s) of the generated bar lines ("bar" text events)."""
+    return [m.time for m in pm.text_events if m.text == BAR_MARKER]
+
+
+def with_bar_tempo_map(pm: pretty_midi.PrettyMIDI, bar_times_s: list[float]) -> pretty_midi.PrettyMIDI:
+    """The same notes at the same times, with a 4/4 tempo map whose bar lines fall on bar_times_s: each
+    bar gets the tempo that makes it last until the next, so the music lines up with a DAW's grid.
+    Time before the first bar line becomes a bar of its own; after the last, the last tempo holds."""
+    starts = [0.0]
+    for t in sorted(bar_times_s):
+        if t - starts[-1] >= MIN_BAR_S:
+            starts.append(float(t))
+    if len(starts) < 3:
+        return pm
+    resolution = max(pm.resolution, FINE_RESOLUTION)
+    notes = [(inst, [(n.velocity, n.pitch, n.start, n.end) for n in inst.notes]) for inst in pm.instruments]
+    scales, tick = [], 0
+    for a, b in zip(starts, starts[1:]):
+        tempo_us = round((b - a) * 1e6 / BEATS_PER_BAR)  # what the file stores: microseconds per quarter note
+        scales.append((tick, tempo_us / 1e6 / resolution))
+        tick += BEATS_PER_BAR * resolution
+    out = pretty_midi.PrettyMIDI(resolution=resolution)
+    out._tick_scales = scales  # pretty_midi's tempo map; write() emits one set_tempo per entry
+    last_s = max([end for _, ns in notes for *_, end in ns], default=0.0)
+    out._update_tick_to_time(out.time_to_tick(last_s + 1.0) if last_s > 0 else tick)
+    out.time_signature_changes = [pretty_midi.TimeSignature(BEATS_PER_BAR, 4, 0.0)]
+    for inst, ns in notes:
+        copy = pretty_midi.Instrument(program=inst.program, is_drum=inst.is_drum, name=inst.name)
+        copy.notes = [pretty_midi.Note(v, p, s, e) for v, p, s, e in ns]
+        out.instruments.append(copy)
+    out.text_events = [pretty_midi.Text(m.text, m.time) for m in pm.text_events]
     return out
 
 

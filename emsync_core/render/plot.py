@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # not pyplot: no global figure state, so it can draw on a thread
 
 
 def trajectory_png(conditions: list[dict], cuts_s: list[float], chord_onsets_s: list[float], duration_s: float,
                    title: str = "") -> bytes:
     """PNG bytes: step lines of valence and arousal per scene, dashed cuts, ticks at chord onsets."""
-    fig, ax = plt.subplots(figsize=(10, 3.2), dpi=100)
+    fig = Figure(figsize=(10, 3.2), dpi=100)
+    ax = fig.subplots()
     xs, vs, as_ = [], [], []
     for c in conditions:
         xs += [c["start_s"], c["end_s"]]
@@ -31,5 +29,4 @@ def trajectory_png(conditions: list[dict], cuts_s: list[float], chord_onsets_s: 
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+VAD_SAMPLE_RATE = 16000
+
 
 def speech_spans(audio_16k_mono: np.ndarray, *, threshold: float = 0.5, min_silence_ms: int = 300,
                  pad_ms: int = 150) -> list[tuple[float, float]]:
@@ -16,5 +18,5 @@ def speech_spans(audio_16k_mono: np.ndarray, *, threshold: float = 0.5, min_sile
         return []
     opts = VadOptions(threshold=threshold, min_silence_duration_ms=min_silence_ms, speech_pad_ms=pad_ms,
                       min_speech_duration_ms=200)
-    stamps = get_speech_timestamps(np.ascontiguousarray(audio_16k_mono, dtype=np.float32), opts, sampling_rate=16000)
-    return [(s["start"] / 16000.0, s["end"] / 16000.0) for s in stamps]
+    stamps = get_speech_timestamps(np.ascontiguousarray(audio_16k_mono, dtype=np.float32), opts, sampling_rate=VAD_SAMPLE_RATE)
+    return [(s["start"] / VAD_SAMPLE_RATE, s["end"] / VAD_SAMPLE_RATE) for s in stamps]

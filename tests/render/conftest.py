@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import tempfile
@@ -70,3 +71,31 @@ def chord_midi(seconds: float = 12.0, chord_every_s: float = 2.0) -> bytes:
 @pytest.fixture
 def midi_bytes():
     return chord_midi()
+
+
+RICH_TIMECODE = "01:00:00:00"
+
+
+@pytest.fixture(scope="session")
+def rich_video(media_dir):
+    """make(ext): 6 s H.264 with two audio tracks (English tone, French commentary at 44.1 kHz), an English
+    subtitle track, two chapters, a title and a 01:00:00:00 start timecode: what an archive master carries."""
+    return lambda ext: _rich_video(media_dir, ext)
+
+
+@functools.cache
+def _rich_video(d: Path, ext: str) -> str:
+    srt = d / "subs.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nHello there\n\n2\n00:00:03,000 --> 00:00:05,000\nSecond line\n")
+    meta = d / "chapters.txt"
+    meta.write_text(";FFMETADATA1\ntitle=Rich source\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=3000\ntitle=Opening\n"
+                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=3000\nEND=6000\ntitle=Ending\n")
+    out = d / f"rich.{ext}"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=6",
+           "-f", "lavfi", "-i", "sine=frequency=440:duration=6:sample_rate=48000",
+           "-f", "lavfi", "-i", "sine=frequency=660:duration=6:sample_rate=44100", "-i", str(srt), "-i", str(meta),
+           "-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-map_metadata", "4", "-map_chapters", "4",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-c:s", "srt" if ext == "mkv" else "mov_text", "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra",
+           "-metadata:s:s:0", "language=eng", "-timecode", RICH_TIMECODE, str(out))
+    return str(out)
