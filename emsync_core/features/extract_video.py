@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from emsync_core.features.base import Backbone, BackboneSession, Vector, VideoInfo
+from emsync_core.features.base import Backbone, BackboneSession, Vector, VideoInfo, Window
 from emsync_core.features.registry import DEFAULT_BACKBONES, resolve
 from emsync_core.media.errors import MediaError
 from emsync_core.media.scan import ScanSettings, VideoScan
@@ -170,8 +170,10 @@ class VideoFeatureExtractor:
         join = _WindowJoin(names)
         writer = FeatureParquetWriter(layout.features(ref.video_id), {b.name: b.dim for b in self._backbones})
         dims = {b.name: b.dim for b in self._backbones}
+        clock = scan.clock
 
         def emit() -> None:
+            started = time.process_time()
             for index, (start, end, scene), vectors in join.ready():
                 row: dict[str, Any] = {"video_id": ref.video_id, "window_index": index, "start_s": start, "end_s": end, "scene_index": scene}
                 for name in names:
@@ -180,6 +182,12 @@ class VideoFeatureExtractor:
                         raise ValueError(f"backbone {name} returned {np.asarray(vector).size} values, declared {dims[name]}")
                     row[column_name(name)] = vector
                 writer.append(row)
+            clock.add("parquet", started)
+
+        def feed(name: str, session: BackboneSession, window: Window | None) -> None:
+            started = time.process_time()
+            join.add(name, session.push(window) if window is not None else session.finish())
+            clock.add(f"backbone {name}", started)
 
         try:
             for window in scan.windows():
@@ -187,10 +195,10 @@ class VideoFeatureExtractor:
                 thinned = scan.thinned_cuts_so_far()
                 join.add_window(window.index, window.start_s, window.end_s, sum(1 for c in thinned if c <= midpoint))
                 for name, session in zip(names, sessions):
-                    join.add(name, session.push(window))
+                    feed(name, session, window)
                 emit()
             for name, session in zip(names, sessions):
-                join.add(name, session.finish())
+                feed(name, session, None)
             emit()
             report = scan.report
             metadata = {
@@ -203,7 +211,9 @@ class VideoFeatureExtractor:
                 "cuts_s": report.cuts_s,
                 "backbones": [type(b).spec() for b in self._backbones],
             }
+            started = time.process_time()
             writer.commit(metadata)
+            clock.add("parquet", started)
         except BaseException:
             writer.abort()
             raise
@@ -228,6 +238,7 @@ class VideoFeatureExtractor:
             "audio_codec": probe.audio_codec,
             "n_frames": report.n_frames,
             "n_windows": writer.n_rows,
+            "stage_s": clock.rounded(),
             "warnings": report.warnings,
             "features_uri": layout.features(ref.video_id),
             "annotation_uris": annotation_uris,

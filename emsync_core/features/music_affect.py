@@ -36,6 +36,29 @@ def music_vector(model, audio_16k: np.ndarray) -> Vector:
     return vector if is_music else None
 
 
+def load_single_threaded_vibenet():
+    """vibenet's EfficientNet on one ONNX Runtime thread without the memory arena.
+
+    vibenet builds single-thread session options but does not pass them on, so its session spins a
+    thread per core and keeps a growing arena: twice the CPU per prediction and ~70 MB more per worker
+    for the same outputs. The model is built here with the options it meant to use.
+    """
+    from importlib import resources
+
+    import onnxruntime as ort
+    from vibenet.backends import EfficientNetModel
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = False
+    model = EfficientNetModel.__new__(EfficientNetModel)
+    with resources.as_file(resources.files("vibenet.artifacts") / "efficientnet_model.onnx") as path:
+        model.ort_sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return model
+
+
 @dataclass
 class MusicAffectSession(BackboneSession):
     model: object
@@ -84,9 +107,7 @@ class MusicAffectBackbone(Backbone):
 
     def load(self) -> None:
         if self._model is None:
-            import vibenet
-
-            self._model = vibenet.load_model()
+            self._model = load_single_threaded_vibenet()
 
     def start(self, video: VideoInfo) -> MusicAffectSession:
         self.load()
