@@ -16,6 +16,7 @@ import numpy as np
 
 from emsync_core.features.base import Backbone, BackboneSession, Vector, VideoInfo, Window
 from emsync_core.features.registry import DEFAULT_BACKBONES, resolve
+from emsync_core.features.worker_memory import pin_mmap_threshold
 from emsync_core.media.errors import MediaError
 from emsync_core.media.scan import ScanSettings, VideoScan
 from emsync_core.store import uri as store
@@ -121,6 +122,7 @@ class VideoFeatureExtractor:
 
     def setup(self) -> None:
         if not self._backbones:
+            pin_mmap_threshold()
             self._backbones = [resolve(name)() for name in self.settings.backbones]
             for backbone in self._backbones:
                 backbone.load()
