@@ -92,9 +92,9 @@ def worker_run(video: str, out: str, frames_per_window: int) -> dict:
 
 
 def _resolution(path: str) -> str:
-    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=height", "-of", "csv=p=0", path],
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=height", "-of", "default=nw=1:nk=1", path],
                            capture_output=True, text=True, check=True)
-    return f"{probe.stdout.strip()}p"
+    return f"{probe.stdout.split()[0]}p"
 
 
 def _ratio(runs: list[dict]) -> float | None:
@@ -103,7 +103,7 @@ def _ratio(runs: list[dict]) -> float | None:
 
 
 def run_extract_bench(videos: list[str], out: str, long_minutes: int, frames_per_window: int | None = None) -> dict:
-    console = Console()
+    console = Console(width=max(Console().width, 200))  # the stage table is wide; logs are not terminals
     frames_per_window = frames_per_window or ScanSettings().frames_per_window
     shared = videos or ([str(SHARED_VIDEO / n) for n in BENCH_CLIPS] if SHARED_VIDEO.is_dir() else [str(SAMPLE)])
     inputs = [*shared, *(str(p) for p in generated_inputs(long_minutes))]
