@@ -10,14 +10,14 @@ app = typer.Typer(help="Benchmarks: print a table and write JSON.", no_args_is_h
 @app.command("extract")
 def bench_extract(
     videos: list[str] = typer.Argument(None, help="Video files (default: the shared clips and the bundled sample)."),
-    out: str = typer.Option(".bench/extract", help="Where the job writes and the JSON report goes."),
-    workers: int = typer.Option(0, help="Beam direct_num_workers (0 = cores)."),
-    long_repeats: int = typer.Option(4, help="How many clips to concatenate for the long-input memory check."),
+    out: str = typer.Option(".bench/extract", help="Where the workers write and the JSON report goes."),
+    long_minutes: int = typer.Option(10, help="Length of the long 1080p input for the memory-is-flat check."),
+    frames_per_window: int = typer.Option(None, help="Frames per window for the frame backbone (default: the extraction's)."),
 ) -> None:
-    """Extraction speed against the ffmpeg decode floor, and peak memory per worker."""
+    """Worker CPU per stage against the one-core ffmpeg decode floor, and peak memory per worker."""
     from emsync_core.bench.extract_bench import run_extract_bench
 
-    run_extract_bench(videos or [], out, workers, long_repeats)
+    run_extract_bench(videos or [], out, long_minutes, frames_per_window)
 
 
 @app.command("music")

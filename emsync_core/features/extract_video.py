@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from emsync_core.features.base import Backbone, BackboneSession, Vector, VideoInfo
+from emsync_core.features.base import Backbone, BackboneSession, Vector, VideoInfo, Window
 from emsync_core.features.registry import DEFAULT_BACKBONES, resolve
+from emsync_core.features.worker_memory import pin_mmap_threshold
 from emsync_core.media.errors import MediaError
 from emsync_core.media.scan import ScanSettings, VideoScan
 from emsync_core.store import uri as store
@@ -130,6 +131,7 @@ class VideoFeatureExtractor:
 
     def setup(self) -> None:
         if not self._backbones:
+            pin_mmap_threshold()
             self._backbones = [resolve(name)() for name in self.settings.backbones]
             for backbone in self._backbones:
                 backbone.load()
@@ -205,8 +207,10 @@ class VideoFeatureExtractor:
         join = _WindowJoin(names)
         writer = FeatureParquetWriter(layout.features(ref.video_id), {b.name: b.dim for b in self._backbones})
         dims = {b.name: b.dim for b in self._backbones}
+        clock = scan.clock
 
         def emit() -> None:
+            started = time.process_time()
             for index, (start, end, scene), vectors in join.ready():
                 row: dict[str, Any] = {"video_id": ref.video_id, "window_index": index, "start_s": start, "end_s": end, "scene_index": scene}
                 for name in names:
@@ -215,6 +219,12 @@ class VideoFeatureExtractor:
                         raise ValueError(f"backbone {name} returned {np.asarray(vector).size} values, declared {dims[name]}")
                     row[column_name(name)] = vector
                 writer.append(row)
+            clock.add("parquet", started)
+
+        def feed(name: str, session: BackboneSession, window: Window | None) -> None:
+            started = time.process_time()
+            join.add(name, session.push(window) if window is not None else session.finish())
+            clock.add(f"backbone {name}", started)
 
         try:
             for window in scan.windows():
@@ -222,10 +232,10 @@ class VideoFeatureExtractor:
                 thinned = scan.thinned_cuts_so_far()
                 join.add_window(window.index, window.start_s, window.end_s, sum(1 for c in thinned if c <= midpoint))
                 for name, session in zip(names, sessions):
-                    join.add(name, session.push(window))
+                    feed(name, session, window)
                 emit()
             for name, session in zip(names, sessions):
-                join.add(name, session.finish())
+                feed(name, session, None)
             emit()
             report = scan.report
             metadata = {
@@ -238,7 +248,9 @@ class VideoFeatureExtractor:
                 "cuts_s": report.cuts_s,
                 "backbones": [type(b).spec() for b in self._backbones],
             }
+            started = time.process_time()
             writer.commit(metadata)
+            clock.add("parquet", started)
         except BaseException:
             writer.abort()
             raise
@@ -263,6 +275,7 @@ class VideoFeatureExtractor:
             "audio_codec": probe.audio_codec,
             "n_frames": report.n_frames,
             "n_windows": writer.n_rows,
+            "stage_s": clock.rounded(),
             "warnings": report.warnings,
             "damage": report.damage,
             "features_uri": layout.features(ref.video_id),

@@ -1,4 +1,4 @@
-"""What the ImageNet frame backbones share: a frozen CNN traced once to TorchScript, its pooled
+"""What the ImageNet frame backbones share: a frozen CNN with its batch norms folded, its pooled
 features per frame, averaged over the window's sampled frames."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ from abc import abstractmethod
 
 import numpy as np
 import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from emsync_core.features.base import Vector, VideoInfo, Window, WindowwiseBackbone
 
@@ -20,7 +22,7 @@ class FrameCNNBackbone(WindowwiseBackbone):
 
     def __init__(self) -> None:
         self._model: torch.nn.Module | None = None
-        self._embedder: torch.jit.ScriptModule | None = None
+        self._embedder: nn.Module | None = None
 
     @abstractmethod
     def build(self) -> torch.nn.Module:
@@ -36,12 +38,10 @@ class FrameCNNBackbone(WindowwiseBackbone):
 
     def load(self) -> None:
         if self._model is None:
-            self._model = self.build()
-            # Frozen TorchScript with conv+BN folded: ~1.6x faster on CPU, same outputs to ~1e-6.
-            example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
-            with torch.inference_mode():
-                traced = torch.jit.trace(self.embedding(self._model).eval(), example)
-            self._embedder = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+            # Eager with conv+BN folded (same outputs to ~1e-5): frozen TorchScript was ~1.5x faster per
+            # image but held ~100 MB more per worker, which the worker's memory budget cannot spare.
+            self._model = fold_batch_norms(self.build())
+            self._embedder = self.embedding(self._model).eval()
 
     def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
         """(n, dim) float32 embeddings of RGB uint8 images."""
@@ -51,6 +51,23 @@ class FrameCNNBackbone(WindowwiseBackbone):
             return self._embedder(self.preprocess(images)).numpy().astype(np.float32)
 
     def embed(self, window: Window, video: VideoInfo) -> Vector:
+        """Temporal mean pooling of the window's frames, one forward pass for them all."""
         if not window.frames:
             return None
         return self.embed_images(window.frames).mean(axis=0)
+
+
+def fold_batch_norms(module: nn.Module) -> nn.Module:
+    """Fold every BatchNorm that follows a Conv2d in a Sequential into the conv (eval mode only)."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.Sequential):
+            layers, folded = list(child), []
+            while layers:
+                layer = layers.pop(0)
+                if isinstance(layer, nn.Conv2d) and layers and isinstance(layers[0], nn.BatchNorm2d):
+                    layer = fuse_conv_bn_eval(layer, layers.pop(0))
+                folded.append(layer)
+            child = nn.Sequential(*folded)
+            setattr(module, name, child)
+        fold_batch_norms(child)
+    return module

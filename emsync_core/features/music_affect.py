@@ -9,6 +9,7 @@ are a recorded absence (None): a talk's "valence" is not a soundtrack's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -34,6 +35,57 @@ def music_vector(model, audio_16k: np.ndarray) -> Vector:
     vector = np.array([result[k] for k in VIBENET_LABELS], dtype=np.float32)
     is_music = result["speechiness"] < MUSIC_SPEECHINESS or result["instrumentalness"] >= MUSIC_INSTRUMENTALNESS
     return vector if is_music else None
+
+
+def _hz_to_slaney_mel(hz: np.ndarray) -> np.ndarray:
+    linear = hz / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(hz, 1e-12) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log, linear)
+
+
+def _slaney_mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), mel * (200.0 / 3))
+
+
+@lru_cache(maxsize=8)
+def slaney_mel_filters(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """librosa.filters.mel's default (Slaney scale and area norm), float32, in numpy alone: librosa's
+    own import pulls in numba, ~65 MB per worker for one small matrix vibenet builds once."""
+    fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    mel_hz = _slaney_mel_to_hz(np.linspace(*_hz_to_slaney_mel(np.array([fmin, fmax], dtype=np.float64)), n_mels + 2))
+    ramps = np.subtract.outer(mel_hz, fft_hz)
+    widths = np.diff(mel_hz)
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper)) * (2.0 / (mel_hz[2:] - mel_hz[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def load_single_threaded_vibenet():
+    """vibenet's EfficientNet on one ONNX Runtime thread without the memory arena.
+
+    vibenet builds single-thread session options but does not pass them on, so its session spins a
+    thread per core and keeps a growing arena: twice the CPU per prediction and ~70 MB more per worker
+    for the same outputs. The model is built here with the options it meant to use, and its mel
+    filter bank comes from `slaney_mel_filters` (the same matrix, without librosa's numba import).
+    """
+    from importlib import resources
+
+    import onnxruntime as ort
+    import vibenet.core
+    from vibenet.backends import EfficientNetModel
+
+    vibenet.core._cached_mel = slaney_mel_filters
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = False
+    model = EfficientNetModel.__new__(EfficientNetModel)
+    with resources.as_file(resources.files("vibenet.artifacts") / "efficientnet_model.onnx") as path:
+        model.ort_sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return model
 
 
 @dataclass
@@ -84,9 +136,7 @@ class MusicAffectBackbone(Backbone):
 
     def load(self) -> None:
         if self._model is None:
-            import vibenet
-
-            self._model = vibenet.load_model()
+            self._model = load_single_threaded_vibenet()
 
     def start(self, video: VideoInfo) -> MusicAffectSession:
         self.load()

@@ -5,21 +5,29 @@ held in memory."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from time import process_time as now
 from typing import BinaryIO, Callable, Iterator
 
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from emsync_core.features.base import Window
 from emsync_core.media.audio_stream import AudioWindower, decode_mono
 from emsync_core.media.cuts import CutSettings, StreamingCutDetector
 from emsync_core.media.errors import MediaError
 from emsync_core.media.probe import VideoProbe, open_container, probe_container
+from emsync_core.media.stage_clock import StageClock
 
 Opener = Callable[[], "str | BinaryIO"]
 # swscale's area averaging: 4-5x faster than its default bicubic for large downscales, and alias-free.
+# Each output size has its own long-lived VideoReformatter: `VideoFrame.reformat` builds a fresh
+# swscale context (filter tables included) on every call, which cost more than decoding the frame.
 SCALER = "AREA"
+# One decoder thread: a worker runs per core, so decoder threads would only compete with the other
+# workers, and each frame thread holds its own reference frames (memory that grows with the core count).
+DECODE_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class VideoScan:
         self.settings = settings
         self.rotation = 0
         self._detector: StreamingCutDetector | None = None
+        self.clock = StageClock()
         self._container = open_container(opener())
         try:
             self.report = ScanReport(probe=probe_container(self._container))
@@ -82,7 +91,7 @@ class VideoScan:
         s, probe = self.settings, self.report.probe
         fps = probe.fps if probe.fps > 0 else 25.0
         stream = self._container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream.thread_count = DECODE_THREADS
         scale = s.detect_width / probe.width
         detect_size = (_even(probe.width * scale), _even(probe.height * scale))
         feat_scale = min(1.0, s.feature_size / max(probe.width, probe.height))
@@ -90,6 +99,8 @@ class VideoScan:
         detector = self._detector = StreamingCutDetector(fps, s.cuts)
         audio = self._audio()
         step = s.window_s / s.frames_per_window
+        clock = self.clock
+        detect_scaler, feature_scaler = VideoReformatter(), VideoReformatter()
 
         pending: list[Window] = []  # windows whose end (+ detector lag) has not been passed yet
         previous_gray: np.ndarray | None = None
@@ -106,16 +117,20 @@ class VideoScan:
             window.cuts_s = [c for c in detector.raw_cuts_s if window.start_s <= c < window.end_s]
             window.motion = motion_sum / motion_n if motion_n else 0.0
             motion_sum, motion_n = 0.0, 0
+            started = now()
             window.audio = audio.window(window.start_s, window.end_s) if audio else None
+            clock.add("audio decode", started)
             return window
 
         def take(window: Window, frame: av.VideoFrame, t: float) -> None:
-            rgb = frame.reformat(width=feat_size[0], height=feat_size[1], format="rgb24", interpolation=SCALER).to_ndarray()
+            started = now()
+            rgb = feature_scaler.reformat(frame, width=feat_size[0], height=feat_size[1], format="rgb24", interpolation=SCALER).to_ndarray()
             self.rotation = int(frame.rotation or 0) % 360
             if self.rotation:
                 rgb = np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90))
             window.frames.append(rgb)
             window.frame_times_s.append(t)
+            clock.add("feature frames", started)
 
         def fill_short_window(window: Window) -> None:
             """A window that ended before its sample time (a short tail, a low frame rate) gets its last frame."""
@@ -125,20 +140,29 @@ class VideoScan:
         last_frame: tuple[av.VideoFrame, float] | None = None
         current = open_window(0)
         next_sample = step / 2
+        frames = self._container.decode(stream)
         try:
-            for frame in self._container.decode(stream):
+            while True:
+                started = now()
+                frame = next(frames, None)
+                if frame is None:
+                    break
+                started = clock.add("decode", started)
                 t = float(frame.time) if frame.time is not None else last_t + 1.0 / fps
                 if t <= last_t:  # broken or repeated timestamps: keep time moving forward
                     t = last_t + 1.0 / fps
                 last_t = t
                 n += 1
-                small = frame.reformat(width=detect_size[0], height=detect_size[1], format="bgr24", interpolation=SCALER).to_ndarray()
+                small = detect_scaler.reformat(frame, width=detect_size[0], height=detect_size[1], format="bgr24", interpolation=SCALER).to_ndarray()
+                started = clock.add("scale and convert", started)
                 detector.push(t, small)
+                started = clock.add("cut detection", started)
                 gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
                 if previous_gray is not None:
                     motion_sum += float(cv2.absdiff(gray, previous_gray).mean()) / 255.0
                     motion_n += 1
                 previous_gray = gray
+                clock.add("motion", started)
                 while t >= current.end_s:
                     fill_short_window(current)
                     pending.append(current)

@@ -13,7 +13,7 @@ import torch
 
 from emsync_core.features import registry
 from emsync_core.features.base import Backbone, VideoInfo, Window, WindowwiseBackbone
-from emsync_core.features.mobilenet import MobileNetV2Backbone, preprocess
+from emsync_core.features.mobilenet import MobileNetV2Backbone, load_imagenet_mobilenet_v2, preprocess
 from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
 from emsync_core.media.scan import ScanSettings
 from emsync_core.store.catalog import resolve_ref
@@ -101,9 +101,36 @@ def test_features_of_a_known_video(tmp_path: Path) -> None:
     assert rows == (3, pytest.approx(3.0))
 
 
-def test_optimised_embedder_matches_the_eager_model(mobilenet: MobileNetV2Backbone) -> None:
+def test_folded_embedder_matches_the_unfolded_model(mobilenet: MobileNetV2Backbone) -> None:
     images = [np.random.default_rng(i).integers(0, 255, (200, 300, 3), dtype=np.uint8) for i in range(3)]
     with torch.inference_mode():
-        eager = mobilenet._model.embed(preprocess(images)).numpy()
+        eager = load_imagenet_mobilenet_v2().embed(preprocess(images)).numpy()
     assert np.allclose(mobilenet.embed_images(images), eager, atol=1e-4)
     assert np.allclose(mobilenet.embed_images(images[:1]), eager[:1], atol=1e-4)
+
+
+@pytest.mark.parametrize("args", [(16000, 1024, 128, 0.0, 8000.0), (22050, 2048, 64, 30.0, 11025.0)])
+def test_mel_filters_match_librosa(args: tuple) -> None:
+    import librosa.filters
+
+    from emsync_core.features.music_affect import slaney_mel_filters
+
+    sr, n_fft, n_mels, fmin, fmax = args
+    expected = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    assert np.allclose(slaney_mel_filters(*args), expected, rtol=1e-5, atol=1e-8)
+
+
+def test_several_frames_per_window_are_spread_and_mean_pooled(tmp_path: Path, mobilenet: MobileNetV2Backbone) -> None:
+    """Three frames per 2 s window sit at the centres of its thirds; the window's vector is their mean."""
+    from emsync_core.media.scan import VideoScan
+    from tests.media_factory import video_with_cuts
+
+    video = video_with_cuts(tmp_path / "three.mp4", [50, 50], fps="25", size=(320, 240))
+    windows = list(VideoScan(lambda: str(video), ScanSettings(frames_per_window=3)).windows())
+    assert [len(w.frames) for w in windows] == [3, 3]
+    for w in windows:
+        centres = [w.start_s + (k + 0.5) * 2.0 / 3 for k in range(3)]
+        assert all(abs(t - c) <= 0.04 + 1e-9 for t, c in zip(w.frame_times_s, centres)), (w.frame_times_s, centres)
+    pooled = mobilenet.embed(windows[1], None)
+    assert pooled.shape == (1280,)
+    assert np.allclose(pooled, mobilenet.embed_images(windows[1].frames).mean(axis=0), atol=1e-4)
