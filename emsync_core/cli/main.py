@@ -11,6 +11,7 @@ from emsync_core.cli import bench, extract, music
 from emsync_core.cli import export, study  # issue 6
 from emsync_core.cli import emotion  # issue 4
 from emsync_core.cli import query, score  # issue 5
+from emsync_core.cli import enhance
 
 app = typer.Typer(
     help="EMSYNC Archive: emotion- and cut-aligned soundtracks for video archives.",
@@ -48,6 +49,8 @@ app.command("export")(export.export)
 app.add_typer(emotion.app, name="emotion")
 app.command("score")(score.score)
 app.add_typer(query.app, name="query")
+app.command("enhance")(enhance.enhance)
+app.add_typer(enhance.model_app, name="enhance-model")
 
 if __name__ == "__main__":
     app()

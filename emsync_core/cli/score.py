@@ -37,6 +37,7 @@ def score(
     classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function loading your own classifier."),
     generator_loader: str = typer.Option("emsync_core.music:load_generator", help="module:function loading your own generator."),
     workers: int = typer.Option(0, help="Beam workers for the extraction (0 = cores)."),
+    enhance_audio: bool = typer.Option(False, "--enhance-audio", help="Restore the original audio's high band when it is band-limited (duck mode)."),
 ) -> None:
     """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing."""
     from emsync_core.music import SamplingSettings
@@ -63,7 +64,7 @@ def score(
         catalog=catalog, out=out, db=db, address=address, num_cpus=num_cpus, seed=seed,
         sampling=SamplingSettings(temperature=temperature, top_p=top_p, **given(valence_guidance=guidance, valence_cues=cues)),
         max_chunk_s=max_chunk_s,
-        render=RenderSettings(mux_mode=mux, master=MasterSettings(target_lufs=lufs)), models=models,
+        render=RenderSettings(mux_mode=mux, master=MasterSettings(target_lufs=lufs), enhance_audio=enhance_audio), models=models,
         generate_batch=generate_batch, classify_actors=classify_actors, generate_actors=generate_actors,
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,
         backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers)

@@ -38,9 +38,11 @@ class RenderSettings:
     duck_db: float = -14.0
     music_under_db: float = -6.0
     soundfont: str = DEFAULT_SOUNDFONT
+    enhance_audio: bool = False  # restore the original audio's high band when its spectrum shows a band limit
 
     def as_dict(self) -> dict:
-        return {"mux_mode": self.mux_mode, "target_lufs": self.master.target_lufs, "ceiling_db": self.master.ceiling_db,
+        # enhance_audio only when on, so soundtracks made without it keep their variant keys
+        return {**({"enhance_audio": True} if self.enhance_audio else {}), "mux_mode": self.mux_mode, "target_lufs": self.master.target_lufs, "ceiling_db": self.master.ceiling_db,
                 "fade_out_s": self.master.fade_out_s, "reverb": self.master.reverb, "duck_db": self.duck_db,
                 "music_under_db": self.music_under_db, "soundfont": os.path.basename(self.soundfont),
                 "sample_rate": SAMPLE_RATE, "vad": "silero_vad_v6.onnx (faster-whisper)"}
@@ -71,6 +73,7 @@ class RenderResult:
     mux_mode: str  # what was done: duck falls back to replace without original audio
     speech_spans: list[tuple[float, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    enhancement: dict | None = None  # with enhance_audio: the band-limit verdict, cut-off and whether it was enhanced
 
 
 def _sha256(path: str) -> str:
@@ -103,9 +106,15 @@ def render(job: RenderJob, settings: RenderSettings = RenderSettings()) -> Rende
         t["synth"] = time.perf_counter()
         music, lufs = master(music, SAMPLE_RATE, job.duration_s, settings.master)
         t["master"] = time.perf_counter()
-        mode, spans, track = settings.mux_mode, [], music
+        mode, spans, track, enhancement = settings.mux_mode, [], music, None
         if mode == "duck" and has_audio(video):
             original = decode_audio(video, SAMPLE_RATE, 2, job.duration_s)
+            if settings.enhance_audio:
+                from emsync_core.enhance.apply import enhance_if_band_limited
+
+                original, outcome = enhance_if_band_limited(original)
+                enhancement = outcome.to_dict()
+                t["enhance"] = time.perf_counter()
             spans = speech_spans(decode_audio(video, 16000, 1, job.duration_s)[:, 0])
             track = mix_under(music, original, duck_gain(len(music), SAMPLE_RATE, spans, duck_db=settings.duck_db),
                               music_db=settings.music_under_db)
@@ -137,11 +146,11 @@ def render(job: RenderJob, settings: RenderSettings = RenderSettings()) -> Rende
             else:
                 shutil.move(files[key], staged)
                 store.put_file_atomic(staged, target)
-    names = ["synth", "master", "mix", "mux", "plot"]
+    names = ["synth", "master", *(["enhance"] if "enhance" in t else []), "mix", "mux", "plot"]
     prev, timings = t["t0"], {}
     for name in names:
         timings[f"{name}_s"] = round(t[name] - prev, 4)
         prev = t[name]
     return RenderResult(midi_uri=targets["mid"], audio_uri=targets["flac"], video_uri=targets[ext], plot_uri=targets["png"],
                         midi_sha256=sums["mid"], audio_sha256=sums["flac"], video_sha256=sums[ext], loudness_lufs=lufs,
-                        mux_mode=mode, speech_spans=spans, timings=timings)
+                        mux_mode=mode, speech_spans=spans, timings=timings, enhancement=enhancement)
