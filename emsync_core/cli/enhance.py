@@ -94,6 +94,8 @@ def train_cmd(
     minutes: float = typer.Option(22.0, help="Wall-clock cap."),
     batch: int = typer.Option(16),
     seed: int = typer.Option(0),
+    lr: float = typer.Option(1e-3, help="Peak learning rate (one cycle over the steps)."),
+    init: Path = typer.Option(None, help="Continue from these weights."),
     threads: int = typer.Option(1, help="torch threads."),
 ) -> None:
     """Train one regime of the bandwidth-extension U-Net."""
@@ -103,7 +105,8 @@ def train_cmd(
     from emsync_core.enhance.train import TrainSettings, train
 
     torch.set_num_threads(threads)
-    facts = train(TrainSettings(regime=regime, steps=steps, minutes=minutes, batch=batch, seed=seed), cache or DEFAULT_CACHE,
+    facts = train(TrainSettings(regime=regime, steps=steps, minutes=minutes, batch=batch, seed=seed, lr=lr,
+                                init=str(init) if init else None), cache or DEFAULT_CACHE,
                   out, progress=lambda s: typer.echo(s, err=True))
     typer.echo(json.dumps(facts))
 

@@ -63,13 +63,16 @@ def _prepared_midi(path: Path, rng: np.random.Generator) -> bytes:
     return buf.getvalue()
 
 
+def _peak_normalised(audio: np.ndarray) -> np.ndarray:
+    peak = float(np.abs(audio).max()) if len(audio) else 0.0
+    return audio / peak * 0.9 if peak > 0 else audio
+
+
 def render_piece(path: Path, soundfont: str, rng: np.random.Generator) -> np.ndarray:
     from emsync_core.render.synth import synthesize
 
     audio = synthesize(_prepared_midi(path, rng), SAMPLE_RATE, soundfont).mean(axis=1)
-    audio = audio[: int(PIECE_S * SAMPLE_RATE)]
-    peak = float(np.abs(audio).max()) if len(audio) else 0.0
-    return audio / peak * 0.9 if peak > 0 else audio
+    return _peak_normalised(audio[: int(PIECE_S * SAMPLE_RATE)])
 
 
 def clip_audio(path: Path) -> np.ndarray:
@@ -81,8 +84,7 @@ def clip_audio(path: Path) -> np.ndarray:
     found = detect_band_limit(audio)
     if found.verdict == "band-limited" and (found.cutoff_hz or 0.0) < CUTOFF_RANGE_HZ[1] + 2000.0:
         raise ValueError(f"its audio is itself band-limited at {found.cutoff_hz:.0f} Hz")
-    peak = float(np.abs(audio).max()) if len(audio) else 0.0
-    return audio / peak * 0.9 if peak > 0 else audio
+    return _peak_normalised(audio)
 
 
 def build_cache(midi_root: Path, clips: list[Path], cache: Path, per_corpus: int, seed: int = 0,

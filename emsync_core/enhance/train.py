@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emsync_core.enhance.checkpoint import save_model
+from emsync_core.enhance.checkpoint import load_model, save_model
 from emsync_core.enhance.data import batches, load_split
 from emsync_core.enhance.filters import FIXED_FILTER, FilterSpec, random_filter
 from emsync_core.enhance.model import BandwidthUNet, UNetConfig
@@ -27,6 +27,7 @@ class TrainSettings:
     batch: int = 16
     lr: float = 1e-3
     seed: int = 0
+    init: str | None = None  # continue from these weights (a second round with the same budget per regime)
 
 
 def filter_chooser(regime: str) -> Callable[[np.random.Generator], FilterSpec]:
@@ -54,7 +55,7 @@ def train(settings: TrainSettings, cache: Path, out: Path, progress: Callable[[s
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     pieces = load_split(cache, "train")
-    model = BandwidthUNet(UNetConfig())
+    model = load_model(settings.init)[0].train() if settings.init else BandwidthUNet(UNetConfig())
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=settings.steps, pct_start=0.05)
     source = batches(pieces, settings.batch, CHUNK, filter_chooser(settings.regime), rng)
@@ -75,7 +76,7 @@ def train(settings: TrainSettings, cache: Path, out: Path, progress: Callable[[s
         if time.monotonic() - start > settings.minutes * 60:
             progress(f"[enhance train {settings.regime}] wall-clock cap reached at step {step}")
             break
-    facts = {**asdict(settings), "steps_done": step, "train_pieces": len(pieces), "chunk": CHUNK,
+    facts = {**asdict(settings), "init": Path(settings.init).name if settings.init else None, "steps_done": step, "train_pieces": len(pieces), "chunk": CHUNK,
              "final_train_snr_gain_db": round(-float(np.mean(losses[-100:])), 2), "train_minutes": round((time.monotonic() - start) / 60, 1)}
     save_model(model, out, facts)
     progress(f"[enhance train {settings.regime}] saved {out} after {step} steps")
