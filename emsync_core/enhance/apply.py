@@ -7,7 +7,7 @@ than the network's receptive field, so the joined output equals one pass over th
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,8 +107,3 @@ def enhance_if_band_limited(audio: np.ndarray, model_path: Path | str = DEFAULT_
         return audio, EnhanceOutcome(found, False, Path(model_path).name)
     out = enhance_array(cached_model(str(model_path)), audio)
     return np.clip(out, -1.0, 1.0), EnhanceOutcome(found, True, Path(model_path).name)
-
-
-def blocks(audio: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for i in range(0, len(audio), size):
-        yield audio[i:i + size]

@@ -8,7 +8,6 @@ own filter.
 from __future__ import annotations
 
 import io
-import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,8 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from emsync_core.enhance.filters import CUTOFF_RANGE_HZ, SAMPLE_RATE, FilterSpec
-
-log = logging.getLogger(__name__)
 
 SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/TimGM6mb.sf2")
 CORPORA = ("pop909", "emopia", "groove", "nesmdb", "nottingham", "vgmidi")
