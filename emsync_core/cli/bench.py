@@ -65,3 +65,16 @@ def bench_score(
 
     models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator_checkpoint=generator)
     run_score_bench(videos or [], out, {"num_cpus": num_cpus, "models": models}, copies)
+
+
+@app.command("enhance")
+def bench_enhance(
+    out: str = typer.Option(".bench", help="Where enhance.json goes."),
+    seconds: float = typer.Option(30.0, help="Length of the short input."),
+    long_factor: int = typer.Option(8, help="The long input is this many times longer (memory must stay flat)."),
+    channels: int = typer.Option(2, help="Channels of the input."),
+) -> None:
+    """`emsync enhance` speed per core against the pass-through floor, and peak memory at two lengths."""
+    from emsync_core.bench.enhance_bench import run_enhance_bench
+
+    run_enhance_bench(out, seconds, long_factor, channels)

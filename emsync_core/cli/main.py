@@ -13,6 +13,7 @@ from emsync_core.cli import emotion  # issue 4
 from emsync_core.cli import query, score  # issue 5
 from emsync_core.cli import api
 from emsync_core.cli.errors import OperationalErrors
+from emsync_core.cli import enhance
 
 app = typer.Typer(
     help="EMSYNC Archive: emotion- and cut-aligned soundtracks for video archives.",
@@ -52,6 +53,8 @@ app.add_typer(emotion.app, name="emotion")
 app.command("score")(score.score)
 app.add_typer(query.app, name="query")
 app.add_typer(api.app, name="api")
+app.command("enhance")(enhance.enhance)
+app.add_typer(enhance.model_app, name="enhance-model")
 
 if __name__ == "__main__":
     app()

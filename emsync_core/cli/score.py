@@ -47,6 +47,7 @@ def score(
     max_failures: int = typer.Option(None, "--max-failures", min=0, help="Exit 3 when more inputs than this are bad (default: no limit; each is recorded)."),
     summary_json: str = typer.Option(None, "--summary-json", help="Also write the run's summary as JSON to this file ('-' = stdout)."),
     wait: float = typer.Option(0.0, "--wait", min=0, help="Seconds to wait for another live run of the same catalog and configuration (default: exit 5 at once)."),
+    enhance_audio: bool = typer.Option(False, "--enhance-audio", help="Restore the original audio's high band when it is band-limited (duck mode)."),
 ) -> None:
     """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing.
 
@@ -89,7 +90,7 @@ def score(
         catalog=catalog, out=out, db=db, address=address, num_cpus=num_cpus, seed=seed,
         sampling=SamplingSettings(temperature=temperature, top_p=top_p, **given(valence_guidance=guidance, valence_cues=cues)),
         max_chunk_s=max_chunk_s,
-        render=RenderSettings(mux_mode=mux, master=MasterSettings(target_lufs=lufs)), models=models,
+        render=RenderSettings(mux_mode=mux, master=MasterSettings(target_lufs=lufs), enhance_audio=enhance_audio), models=models,
         generate_batch=generate_batch, classify_actors=classify_actors, generate_actors=generate_actors,
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,
         backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers,

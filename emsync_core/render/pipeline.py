@@ -50,9 +50,12 @@ class RenderSettings:
     duck_db: float = -14.0
     music_under_db: float = -6.0
     soundfont: str = DEFAULT_SOUNDFONT
+    enhance_audio: bool = False  # restore the original audio's high band when its spectrum shows a band limit
 
     def as_dict(self) -> dict:
-        return {"mux_mode": self.mux_mode, "target_lufs": self.master.target_lufs, "ceiling_db": self.master.ceiling_dbtp,
+        # enhance_audio only when on, so soundtracks made without it keep their variant keys
+        return {**({"enhance_audio": True} if self.enhance_audio else {}), "mux_mode": self.mux_mode,
+                "target_lufs": self.master.target_lufs, "ceiling_db": self.master.ceiling_dbtp,
                 "peak": "true peak (dBTP, 4x oversampled)",
                 "fade_out_s": self.master.fade_out_s, "reverb": self.master.reverb, "duck_db": self.duck_db,
                 "music_under_db": self.music_under_db, "soundfont": os.path.basename(self.soundfont),
@@ -86,6 +89,7 @@ class RenderResult:
     speech_spans: list[tuple[float, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # wall seconds per step
     cpu_s: float = 0.0  # CPU seconds of the whole render, ffmpeg included
+    enhancement: dict | None = None  # with enhance_audio: the band-limit verdict, cut-off and whether it was enhanced
 
 
 def _cpu_s() -> float:
@@ -112,13 +116,21 @@ def _local_video(uri: str, tmp: str) -> str:
     return local
 
 
-def _mix(video: str, music: np.ndarray, job: RenderJob, settings: RenderSettings) -> tuple[np.ndarray, list]:
-    """The music ducked under the source's own audio (decoded once; voice detection reads the same samples)."""
-    original = decode_audio(video, SAMPLE_RATE, 2, job.duration_s)
+def _mix(video: str, music: np.ndarray, job: RenderJob, settings: RenderSettings,
+         t: dict[str, float]) -> tuple[np.ndarray, list, dict | None]:
+    """The music ducked under the source's own audio (decoded once; voice detection reads the same samples),
+    that audio first restored when asked and band-limited."""
+    original, enhancement = decode_audio(video, SAMPLE_RATE, 2, job.duration_s), None
+    if settings.enhance_audio:
+        from emsync_core.enhance.apply import enhance_if_band_limited
+
+        original, outcome = enhance_if_band_limited(original, SAMPLE_RATE)
+        enhancement = outcome.to_dict()
+        t["enhance"] = time.perf_counter()
     spans = speech_spans(resample_poly(original.mean(axis=1), VAD_SAMPLE_RATE, SAMPLE_RATE).astype(np.float32))
     mixed = mix_under(music, original, duck_gain(len(music), SAMPLE_RATE, spans, duck_db=settings.duck_db),
                       music_db=settings.music_under_db)
-    return mixed, spans
+    return mixed, spans, enhancement
 
 
 def render(job: RenderJob, settings: RenderSettings = RenderSettings()) -> RenderResult:
@@ -139,9 +151,9 @@ def render(job: RenderJob, settings: RenderSettings = RenderSettings()) -> Rende
         t["synth"] = time.perf_counter()
         music, lufs = master(music, SAMPLE_RATE, job.duration_s, settings.master)
         t["master"] = time.perf_counter()
-        mode, spans, track = settings.mux_mode, [], music
+        mode, spans, track, enhancement = settings.mux_mode, [], music, None
         if mode == "duck" and source.n_audio:
-            track, spans = _mix(video, music, job, settings)
+            track, spans, enhancement = _mix(video, music, job, settings, t)
         elif mode != "replace" and not source.n_audio:
             mode = "replace"  # nothing to duck under or to add beside
         t["mix"] = time.perf_counter()
@@ -168,7 +180,7 @@ def render(job: RenderJob, settings: RenderSettings = RenderSettings()) -> Rende
             else:
                 shutil.move(files[key], staged)
                 store.put_file_atomic(staged, target)
-    names = ["synth", "master", "mix", "stems", "mux", "plot"]
+    names = ["synth", "master", *(["enhance"] if "enhance" in t else []), "mix", "stems", "mux", "plot"]
     prev, timings = t["t0"], {}
     for name in names:
         timings[f"{name}_s"] = round(t[name] - prev, 4)
@@ -176,5 +188,5 @@ def render(job: RenderJob, settings: RenderSettings = RenderSettings()) -> Rende
 
     return RenderResult(midi_uri=targets["mid"], audio_uri=targets["flac"], wav_uri=targets["wav"], video_uri=targets[ext],
                         plot_uri=targets["png"], midi_sha256=sums["mid"], audio_sha256=sums["flac"], video_sha256=sums[ext],
-                        loudness_lufs=lufs, mux_mode=mode, speech_spans=spans, timings=timings,
+                        loudness_lufs=lufs, mux_mode=mode, speech_spans=spans, timings=timings, enhancement=enhancement,
                         cpu_s=round(_cpu_s() - cpu0, 4))

@@ -50,7 +50,8 @@ def render_settings_of(render: dict) -> RenderSettings:
                               ceiling_db=render.get("ceiling_db", default.master.ceiling_db),
                               fade_out_s=render.get("fade_out_s", default.master.fade_out_s),
                               reverb=render.get("reverb", default.master.reverb)),
-        duck_db=render.get("duck_db", default.duck_db), music_under_db=render.get("music_under_db", default.music_under_db))
+        duck_db=render.get("duck_db", default.duck_db), music_under_db=render.get("music_under_db", default.music_under_db),
+        enhance_audio=bool(render.get("enhance_audio", False)))
 
 
 def current_soundtrack(db_url: str, video_id: str) -> CurrentSoundtrack:

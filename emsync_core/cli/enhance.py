@@ -1,0 +1,132 @@
+"""`emsync enhance IN OUT`: restore the high band of band-limited audio; `emsync enhance-model ...`:
+render the training audio, train a regime, and evaluate the regimes against each other."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+model_app = typer.Typer(help="Bandwidth-extension model: render data, train, evaluate.", no_args_is_help=True)
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".aiff", ".aif")
+
+
+def _catalog_sources(catalog: str) -> list[str]:
+    """Audio and video files of a folder (recursively), or the videos a glob or manifest names."""
+    from emsync_core.store.catalog import VIDEO_EXTENSIONS, list_catalog_uris
+
+    if os.path.isdir(catalog):
+        return sorted(str(p) for p in Path(catalog).rglob("*")
+                      if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS + VIDEO_EXTENSIONS)
+    return list_catalog_uris(catalog)
+
+
+def enhance(
+    source: str = typer.Argument(..., help="An audio or video file, or a catalog (folder, glob, manifest)."),
+    target: str = typer.Argument(..., help="Output file (.wav/.flac/.ogg) for a file; an output folder for a catalog."),
+    model: Path = typer.Option(None, help="Model weights (default: the shipped random-filter model)."),
+    force: bool = typer.Option(False, help="Enhance even when no band limit the model restores is found."),
+) -> None:
+    """Restore the high band of band-limited audio; audio without such a band limit is written unchanged."""
+    from emsync_core.enhance.checkpoint import DEFAULT_MODEL
+    from emsync_core.enhance.files import EnhanceError, enhance_file
+
+    console = Console(stderr=True)
+    single = os.path.isfile(source) and not source.lower().endswith((".csv", ".parquet"))
+    if single:
+        jobs = [(source, target)]
+    else:
+        try:
+            sources = _catalog_sources(source)
+        except (FileNotFoundError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        jobs = [(s, os.path.join(target, f"{Path(s).stem}.flac")) for s in sources]
+        if not jobs:
+            raise typer.BadParameter(f"{source}: no audio or video files found")
+    results, failed = [], 0
+    for i, (src, dst) in enumerate(jobs, 1):
+        try:
+            outcome = enhance_file(src, dst, model or DEFAULT_MODEL, force)
+            results.append(outcome.to_dict())
+            console.print(f"[{i}/{len(jobs)}] {src}: {outcome.note}"
+                          + (f" (cut-off {outcome.band_limit.cutoff_hz:.0f} Hz)" if outcome.band_limit.cutoff_hz else "")
+                          + f" -> {dst}")
+        except EnhanceError as exc:
+            failed += 1
+            results.append({"source": src, "target": None, "error": str(exc)})
+            console.print(f"[{i}/{len(jobs)}] [red]{exc}[/red]")
+    if not single:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        (Path(target) / "enhance_report.json").write_text(json.dumps(results, indent=2))
+        console.print(f"{len(jobs) - failed} of {len(jobs)} files written; report: {Path(target) / 'enhance_report.json'}")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@model_app.command("data")
+def data_cmd(
+    midi: Path = typer.Option(Path("/work/shared/data/midi"), help="Root of the MIDI corpora."),
+    clips: Path = typer.Option(Path("/work/shared/data/video"), help="Folder of real clips whose audio is also used."),
+    cache: Path = typer.Option(None, help="Where the renders go (default $EMSYNC_ENHANCE_CACHE or /work/.cache/enhance)."),
+    per_corpus: int = typer.Option(28, help="Pieces drawn from each corpus."),
+    shard: str = typer.Option("0/1", help="k/n: render every n-th piece from the k-th (run n processes)."),
+) -> None:
+    """Render the full-band training and test audio (split by piece) into the cache."""
+    from emsync_core.enhance.data import DEFAULT_CACHE, build_cache
+
+    k, n = (int(x) for x in shard.split("/"))
+    clip_files = sorted(p for p in clips.iterdir() if p.is_file()) if clips.is_dir() else []
+    counts = build_cache(midi, clip_files, cache or DEFAULT_CACHE, per_corpus, shard=(k, n),
+                         progress=lambda s: typer.echo(s, err=True))
+    typer.echo(json.dumps(counts))
+
+
+@model_app.command("train")
+def train_cmd(
+    regime: str = typer.Argument(..., help="fixed: one low-pass for every example; random: a random filter per example."),
+    out: Path = typer.Option(..., help="Where the safetensors go."),
+    cache: Path = typer.Option(None, help="Rendered audio (default: as `data`)."),
+    steps: int = typer.Option(2400, help="Optimizer steps (the same for both regimes)."),
+    minutes: float = typer.Option(22.0, help="Wall-clock cap."),
+    batch: int = typer.Option(16),
+    seed: int = typer.Option(0),
+    lr: float = typer.Option(1e-3, help="Peak learning rate (one cycle over the steps)."),
+    init: Path = typer.Option(None, help="Continue from these weights."),
+    threads: int = typer.Option(1, help="torch threads."),
+) -> None:
+    """Train one regime of the bandwidth-extension U-Net."""
+    import torch
+
+    from emsync_core.enhance.data import DEFAULT_CACHE
+    from emsync_core.enhance.train import TrainSettings, train
+
+    torch.set_num_threads(threads)
+    facts = train(TrainSettings(regime=regime, steps=steps, minutes=minutes, batch=batch, seed=seed, lr=lr,
+                                init=str(init) if init else None), cache or DEFAULT_CACHE,
+                  out, progress=lambda s: typer.echo(s, err=True))
+    typer.echo(json.dumps(facts))
+
+
+@model_app.command("evaluate")
+def evaluate_cmd(
+    fixed: Path = typer.Option(..., help="The single-filter model."),
+    random: Path = typer.Option(..., help="The random-filter model."),
+    cache: Path = typer.Option(None, help="Rendered audio (default: as `data`)."),
+    out: Path = typer.Option(Path(".bench/enhance_eval.json"), help="JSON report."),
+    threads: int = typer.Option(1, help="torch threads."),
+) -> None:
+    """SNR gain and log-spectral distance per test filter, for both regimes and the baselines."""
+    import torch
+
+    from emsync_core.enhance.data import DEFAULT_CACHE
+    from emsync_core.enhance.evaluate import evaluate, markdown_table
+
+    torch.set_num_threads(threads)
+    report = evaluate({"single-filter model": fixed, "random-filter model": random}, cache or DEFAULT_CACHE, out,
+                      progress=lambda s: typer.echo(s, err=True))
+    typer.echo(markdown_table(report))
+    typer.echo(json.dumps(report["detection"], indent=1))
