@@ -98,6 +98,7 @@ def print_summary(summary: ScoreSummary, console: Console | None = None) -> None
     t.add_row("outputs", store.join(summary.out, "soundtracks"))
     t.add_row("database", summary.db_url.split("@")[-1])
     console.print(t)
+    print_heard(summary.scored, console)
     if summary.failed:
         f = Table(title="failures (also in the failures table)")
         for column in ("uri", "stage", "reason"):
@@ -105,3 +106,17 @@ def print_summary(summary: ScoreSummary, console: Console | None = None) -> None
         for rec in summary.failed:
             f.add_row(rec.uri, rec.stage, f"{rec.error_class}: {(rec.message.splitlines() or [''])[0][:120]}")
         console.print(f)
+
+
+def print_heard(records: list[SoundtrackRecord], console: Console) -> None:
+    """Per soundtrack, what a listener hears (recorded under the soundtrack's render["heard"])."""
+    rows = [(r, r.render.get("heard")) for r in records if r.render.get("heard")]
+    if not rows:
+        return
+    t = Table(title="what each soundtrack sounds like")
+    for column in ("video", "line-up", "instrument groups", "pitch-class entropy", "audible chords at cuts", "empty 5 s windows"):
+        t.add_column(column)
+    for r, h in rows:
+        t.add_row(r.video_id[:16], str(r.sampling.get("ensemble", "?")), ", ".join(h["groups"]), f"{h['pitch_class_entropy']:.2f}",
+                  f"{h['audible_cut_chords']}/{h['cuts']}", str(h["empty_windows"]))
+    console.print(t)
