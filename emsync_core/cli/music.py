@@ -38,6 +38,9 @@ def train_cmd(
     init: Path = typer.Option(None, help="Continue from this checkpoint's weights (e.g. the shipped one)."),
     labelled_weight: float = typer.Option(5.0, help="Token-share multiplier of the valence-labelled pieces."),
     start_share: float = typer.Option(0.0, help="Share of training windows that open their piece."),
+    device: str = typer.Option("cpu", help="cpu, or cuda on an accelerator (the dataset is tokenised on the CPU first)."),
+    shard_mib: float = typer.Option(None, help="Write the checkpoint as a folder of safetensors parts of at most this many MiB."),
+    tokenise_only: bool = typer.Option(False, help="Only build the tokenised cache (on the CPU, before an accelerator run)."),
 ) -> None:
     """Tokenise the sources (cached) and train until the time budget is spent."""
     from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT
@@ -49,9 +52,13 @@ def train_cmd(
     cache = cache or DEFAULT_CACHE
     if rebuild_cache or not cache.exists():
         build_cache(all_specs(music21_limit=music21_limit, nesmdb_stride=nesmdb_stride), cache)
+    if tokenise_only:
+        typer.echo(f"tokenised cache: {cache}")
+        return
     settings = TrainSettings(
         preset=preset, minutes=minutes, batch=batch, lr=lr, threads=threads, save_every_min=save_every_min,
         init=str(init) if init else None, bf16=bf16, labelled_weight=labelled_weight, start_share=start_share,
+        device=device, shard_mib=shard_mib,
     )
     record = train(cache, out or SHIPPED_CHECKPOINT, settings, log)
     typer.echo(
