@@ -32,6 +32,7 @@ class ScoreIn(BaseModel):
     uri: str
     seed: int = 0
     mux: str = "duck"
+    ensemble: str | None = None  # line-up (see emsync_core.music.ensemble); None = the default
 
 
 @dataclass
@@ -58,10 +59,11 @@ def _out_root(request: Request) -> str:
     raise HTTPException(503, "set EMSYNC_SERVE_OUT on the cluster: where served soundtracks are written")
 
 
-def served_options(uri: str, out: str, db_url: str, seed: int, mux: str):
+def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, ensemble: str | None = None):
     """The scoring options of the server, from its environment (set on the Ray nodes / pods):
     EMSYNC_BACKBONES, EMSYNC_{CLASSIFIER,GENERATOR}_{LOADER,CHECKPOINT}; unset means the defaults.
     Actors take a quarter CPU: the replica itself holds some, and Ray Data must still fit its read tasks."""
+    from emsync_core.music import SamplingSettings
     from emsync_core.render.pipeline import RenderSettings
     from emsync_core.scoring.models import DEFAULT_CLASSIFIER, DEFAULT_GENERATOR, ModelSpec
     from ray_serve.score_pipeline import ScoreOptions
@@ -72,6 +74,8 @@ def served_options(uri: str, out: str, db_url: str, seed: int, mux: str):
                        generator=env("EMSYNC_GENERATOR_LOADER", DEFAULT_GENERATOR),
                        generator_checkpoint=env("EMSYNC_GENERATOR_CHECKPOINT"))
     extra = {"backbones": tuple(env("EMSYNC_BACKBONES").split(","))} if env("EMSYNC_BACKBONES") else {}
+    if ensemble:
+        extra["sampling"] = SamplingSettings(ensemble=ensemble)
     return ScoreOptions(catalog=uri, out=out, db=db_url, seed=seed, render=RenderSettings(mux_mode=mux), models=models,
                         show_progress=False, extract_workers=1, actor_cpus=0.25, **extra)
 
@@ -80,13 +84,13 @@ def _db_url(request: Request) -> str:
     return request.app.state.sessions.kw["bind"].url.render_as_string(hide_password=False)
 
 
-def _run(job: _Job, out: str, db_url: str, seed: int, mux: str) -> None:
+def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, ensemble: str | None) -> None:
     from ray_serve.score_pipeline import run_score
 
     with _lock:
         job.status = "running"
         try:
-            summary = run_score(served_options(job.uri, out, db_url, seed, mux))
+            summary = run_score(served_options(job.uri, out, db_url, seed, mux, ensemble))
             job.video_ids = [r.video_id for r in summary.scored] + list(summary.already_done)
             job.failures = [{"uri": f.uri, "stage": f.stage, "error_class": f.error_class, "message": f.message}
                             for f in summary.failed]
@@ -95,13 +99,20 @@ def _run(job: _Job, out: str, db_url: str, seed: int, mux: str) -> None:
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
 
 
-def _start(uri: str, request: Request, seed: int, mux: str) -> dict:
+def _start(uri: str, request: Request, seed: int, mux: str, ensemble: str | None = None) -> dict:
+    from emsync_core.music.ensemble import parse_ensemble
+
     if mux not in ("duck", "replace"):
         raise HTTPException(422, "mux must be 'duck' or 'replace'")
+    if ensemble:
+        try:
+            parse_ensemble(ensemble)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
     out = _out_root(request)
     job = _Job(uuid.uuid4().hex, uri)
     _jobs[job.job_id] = job
-    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux), daemon=True).start()
+    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux, ensemble), daemon=True).start()
     return {"job_id": job.job_id, "status": job.status, "status_url": f"/api/score/{job.job_id}"}
 
 
@@ -110,11 +121,11 @@ def post_score(body: ScoreIn, request: Request) -> dict:
     """Score a video (or a catalog) by URI: a local path visible to the cluster, or gs://."""
     if not store.is_gcs(body.uri) and not os.path.exists(body.uri):
         raise HTTPException(400, f"{body.uri} does not exist")
-    return _start(body.uri, request, body.seed, body.mux)
+    return _start(body.uri, request, body.seed, body.mux, body.ensemble)
 
 
 @router.put("/score/upload/{filename}", status_code=202)
-async def upload_score(filename: str, request: Request, seed: int = 0, mux: str = "duck") -> dict:
+async def upload_score(filename: str, request: Request, seed: int = 0, mux: str = "duck", ensemble: str | None = None) -> dict:
     """Upload the video's bytes as the request body; it is stored under <out>/uploads and scored."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     if not safe.lower().endswith(VIDEO_EXTENSIONS):
@@ -130,7 +141,7 @@ async def upload_score(filename: str, request: Request, seed: int = 0, mux: str 
                 target.unlink()
                 raise HTTPException(413, "upload too large")
             fh.write(chunk)
-    return _start(str(target), request, seed, mux)
+    return _start(str(target), request, seed, mux, ensemble)
 
 
 @router.get("/score/{job_id}")
