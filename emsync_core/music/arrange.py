@@ -2,9 +2,10 @@
 
 What is learned and what is arranged: every note, its timing, dynamics and the harmony come from
 the model (and the accented chords at the cuts from the decoder); this step only decides who plays
-them - the top note of each onset becomes the melody, the low notes the bass, the rest the harmony -
-and fills what a band would not leave empty: a bass note on each bar that has none, a held chord of
-the bar's own pitch classes where the harmony is silent (so no stretch is without pitched notes),
+them - the top note of each onset becomes the melody, the low notes the bass, the rest the harmony -,
+ends notes the model never released after two bars, and fills what a band would not leave empty: a
+bass note on each bar that has none, a held chord of the bar's own pitch classes where the harmony
+is silent (so no stretch is without pitched notes),
 and, in line-ups with drums, a plain backbeat in scenes whose arousal is high where the model
 played no drums of its own.
 """
@@ -36,6 +37,9 @@ DRUMS_AROUSAL = 0.3
 #: (GM drum note, beats in the bar) of the backbeat: kick 1+3, snare 2+4, closed hi-hat on eighths
 BACKBEAT = ((36, (0.0, 2.0)), (38, (1.0, 3.0)), (42, tuple(x / 2 for x in range(8))))
 DRUM_HIT_S = 0.1
+#: the model sometimes never releases a note (one held 18 s over three chords); no note is held
+#: longer than two bars - the bar fills keep the harmony sounding after it
+MAX_NOTE_S = 2 * BAR_S
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ def arrange(
 ) -> list[Part]:
     """The model's notes dealt to the ensemble's roles, with the fills above; drums-free line-ups
     drop the model's drums too."""
-    pitched = [n for n in notes if n.group != DRUMS]
+    pitched = [replace(n, end=min(n.end, n.start + MAX_NOTE_S)) for n in notes if n.group != DRUMS]
     roles = split_roles(pitched)
     mean_valence = float(np.mean([s.valence for s in scenes])) if scenes else 0.0
     fallback = [0, 4, 7] if mean_valence >= 0 else [9, 0, 4]  # C major / A minor when nothing is pitched
