@@ -25,6 +25,7 @@ from emsync_core.db.engine import default_url, open_database
 from emsync_core.db.record import FailureRecord, Recorder, SceneVerdict, SoundtrackRecord
 from emsync_core.features.registry import DEFAULT_BACKBONES
 from emsync_core.music import SamplingSettings
+from emsync_core.music.ensemble import DEFAULT_ENSEMBLE
 from emsync_core.render.pipeline import RenderSettings
 from emsync_core.scoring.assemble import Piece
 from emsync_core.scoring.finish import FinishInput, finish
@@ -83,9 +84,12 @@ class ScoreOptions:
         return MoodSettings(parse_brief(self.brief) if self.brief else None, self.brief_rule, norm)
 
     def plan_extras(self) -> dict:
-        """ScorePlan fields that come from the brief."""
+        """ScorePlan fields that come from the brief (its line-up counts unless --ensemble named another)."""
         settings = self.mood_settings()
-        return {"brief": self.brief, "ensemble": settings.brief.ensemble} if settings.brief else {}
+        if not settings.brief:
+            return {}
+        explicit = self.sampling.ensemble != DEFAULT_ENSEMBLE
+        return {"brief": self.brief, "ensemble": None if explicit else settings.brief.ensemble}
 
     def db_url(self) -> str:
         return self.db or default_url(self.out)

@@ -57,6 +57,7 @@ class ScoreIn(BaseModel):
     mux: Mux = "duck"
     brief: str = Field("", max_length=500)  # a scoring brief ("tense, orchestral, minor key")
     brief_rule: Literal["centre", "replace"] = "centre"
+    ensemble: str | None = Field(None, max_length=200)  # line-up (emsync_core.music.ensemble); None = the default
 
 
 class MoodsIn(BaseModel):
@@ -91,11 +92,13 @@ def _out_root(request: Request) -> str:
     raise HTTPException(503, "set EMSYNC_SERVE_OUT on the cluster: where served soundtracks are written")
 
 
-def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, brief: str = "", brief_rule: str = "centre"):
+def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, brief: str = "", brief_rule: str = "centre",
+                   ensemble: str | None = None):
     """The scoring options of the server, from its environment (set on the Ray nodes / pods):
     EMSYNC_BACKBONES, EMSYNC_{CLASSIFIER,GENERATOR}_{LOADER,CHECKPOINT}; unset means the defaults.
     Actors take a quarter CPU: the replica itself holds some, and Ray Data must still fit its read tasks.
     A job waits (up to 10 min) for a live run of the same video, e.g. the same request on another replica."""
+    from emsync_core.music import SamplingSettings
     from emsync_core.render.pipeline import RenderSettings
     from emsync_core.scoring.models import DEFAULT_CLASSIFIER, DEFAULT_GENERATOR, ModelSpec
     from ray_serve.score_pipeline import ScoreOptions
@@ -106,6 +109,8 @@ def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, brief: 
                        generator=env("EMSYNC_GENERATOR_LOADER", DEFAULT_GENERATOR),
                        generator_checkpoint=env("EMSYNC_GENERATOR_CHECKPOINT"))
     extra = {"backbones": tuple(env("EMSYNC_BACKBONES").split(","))} if env("EMSYNC_BACKBONES") else {}
+    if ensemble:
+        extra["sampling"] = SamplingSettings(ensemble=ensemble)
     return ScoreOptions(catalog=uri, out=out, db=db_url, seed=seed, render=RenderSettings(mux_mode=mux), models=models,
                         show_progress=False, extract_workers=1, actor_cpus=0.25, lease_wait_s=600.0, brief=brief,
                         brief_rule=brief_rule, **extra)
@@ -115,13 +120,14 @@ def _db_url(request: Request) -> str:
     return request.app.state.sessions.kw["bind"].url.render_as_string(hide_password=False)
 
 
-def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, sessions, brief: str = "", brief_rule: str = "centre") -> None:
+def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, sessions, brief: str = "", brief_rule: str = "centre",
+         ensemble: str | None = None) -> None:
     from ray_serve.score_pipeline import run_score
 
     with _lock:
         job.status = "running"
         try:
-            summary = run_score(served_options(job.uri, out, db_url, seed, mux, brief, brief_rule))
+            summary = run_score(served_options(job.uri, out, db_url, seed, mux, brief, brief_rule, ensemble))
             job.video_ids = [r.video_id for r in summary.scored] + list(summary.already_done)
             job.failures = [{"stage": f.stage, "error_class": f.error_class} for f in summary.failed]
             job.failures += [{"stage": "storage", "error_class": "Fault"} for _ in summary.faulted]
@@ -134,17 +140,19 @@ def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, sessions, brief:
 
 
 def _start(uri: str, request: Request, seed: int, mux: str, upload: bool = False, brief: str = "",
-           brief_rule: str = "centre") -> dict:
+           brief_rule: str = "centre", ensemble: str | None = None) -> dict:
     from emsync_core.brief import BriefError, parse_brief
+    from emsync_core.music.ensemble import parse_ensemble
 
     try:
         parse_brief(brief) if brief else None
-    except BriefError as exc:
-        raise HTTPException(422, str(exc))
+        parse_ensemble(ensemble) if ensemble else None
+    except (BriefError, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from None
     out = _out_root(request)
     job = _Job(uuid.uuid4().hex, uri, upload=upload)
     _jobs[job.job_id] = job
-    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux, request.app.state.sessions, brief, brief_rule),
+    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux, request.app.state.sessions, brief, brief_rule, ensemble),
                      daemon=True).start()
     return {"job_id": job.job_id, "status": job.status, "status_url": f"/api/score/{job.job_id}"}
 
@@ -158,12 +166,13 @@ def post_score(body: ScoreIn, request: Request) -> dict:
     uri = video_in_roots(body.uri, roots)
     if uri is None or not store.exists(uri):  # the same answer whether the file is missing or out of bounds
         raise HTTPException(404, NOT_FOUND)
-    return _start(uri, request, body.seed, body.mux, brief=body.brief, brief_rule=body.brief_rule)
+    return _start(uri, request, body.seed, body.mux, brief=body.brief, brief_rule=body.brief_rule,
+                  ensemble=body.ensemble)
 
 
 @router.put(UPLOAD_PREFIX.removeprefix("/api") + "{filename}", status_code=202, dependencies=[SCORE])
 async def upload_score(request: Request, filename: str = PathParam(max_length=200), seed: int = Query(0, ge=0, le=MAX_SEED),
-                       mux: Mux = "duck") -> dict:
+                       mux: Mux = "duck", ensemble: str | None = Query(None, max_length=200)) -> dict:
     """Upload the video's bytes as the request body (capped); stored under <out>/uploads, removed when its job ends."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     if not safe.lower().endswith(VIDEO_EXTENSIONS):
@@ -182,7 +191,7 @@ async def upload_score(request: Request, filename: str = PathParam(max_length=20
     except BaseException:  # too large, or the client went away: nothing stays behind
         target.unlink(missing_ok=True)
         raise
-    return _start(str(target), request, seed, mux, upload=True)
+    return _start(str(target), request, seed, mux, upload=True, ensemble=ensemble)
 
 
 @router.get("/score/{job_id}", dependencies=[READ])

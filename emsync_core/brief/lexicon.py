@@ -39,12 +39,12 @@ FILM_WORDS: dict[str, str] = {
     "warm": "content", "romantic": "content", "soothing": "relaxed", "relaxing": "relaxed", "happiness": "happy",
 }
 
-#: Ensemble words -> the generator's line-up name (passed through as `ensemble`).
+#: Ensemble words -> the generator's line-up preset (emsync_core.music.ensemble.PRESETS).
 ENSEMBLE_WORDS: dict[str, str] = {
     "orchestral": "orchestra", "orchestra": "orchestra", "symphonic": "orchestra", "cinematic": "orchestra",
-    "piano": "piano", "strings": "strings", "string": "strings", "quartet": "string_quartet", "chamber": "chamber",
-    "brass": "brass", "choir": "choir", "choral": "choir", "rock": "rock_band", "band": "rock_band",
-    "jazz": "jazz_combo", "electronic": "electronic", "synth": "electronic", "acoustic": "acoustic",
+    "piano": "piano", "strings": "strings", "string": "strings", "quartet": "strings", "chamber": "strings",
+    "brass": "brass", "choir": "choir", "choral": "choir", "rock": "band", "band": "band",
+    "jazz": "jazz", "electronic": "electronic", "synth": "electronic", "acoustic": "acoustic",
     "guitar": "acoustic",
 }
 

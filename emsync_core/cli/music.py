@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from emsync_core.cli.options import given
+from emsync_core.music.ensemble import ENSEMBLE_HELP
 
 app = typer.Typer(help="Music generator: train, generate, eval.", no_args_is_help=True)
 
@@ -37,6 +38,9 @@ def train_cmd(
     init: Path = typer.Option(None, help="Continue from this checkpoint's weights (e.g. the shipped one)."),
     labelled_weight: float = typer.Option(5.0, help="Token-share multiplier of the valence-labelled pieces."),
     start_share: float = typer.Option(0.0, help="Share of training windows that open their piece."),
+    device: str = typer.Option("cpu", help="cpu, or cuda on an accelerator (the dataset is tokenised on the CPU first)."),
+    shard_mib: float = typer.Option(None, help="Write the checkpoint as a folder of safetensors parts of at most this many MiB."),
+    tokenise_only: bool = typer.Option(False, help="Only build the tokenised cache (on the CPU, before an accelerator run)."),
 ) -> None:
     """Tokenise the sources (cached) and train until the time budget is spent."""
     from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT
@@ -48,9 +52,13 @@ def train_cmd(
     cache = cache or DEFAULT_CACHE
     if rebuild_cache or not cache.exists():
         build_cache(all_specs(music21_limit=music21_limit, nesmdb_stride=nesmdb_stride), cache)
+    if tokenise_only:
+        typer.echo(f"tokenised cache: {cache}")
+        return
     settings = TrainSettings(
         preset=preset, minutes=minutes, batch=batch, lr=lr, threads=threads, save_every_min=save_every_min,
         init=str(init) if init else None, bf16=bf16, labelled_weight=labelled_weight, start_share=start_share,
+        device=device, shard_mib=shard_mib,
     )
     record = train(cache, out or SHIPPED_CHECKPOINT, settings, log)
     typer.echo(
@@ -67,28 +75,36 @@ def generate_cmd(
     seed: int = typer.Option(0),
     out: Path = typer.Option(Path("out.mid")),
     checkpoint: str = typer.Option(None, help="Checkpoint (default: shipped small)."),
-    temperature: float = typer.Option(1.35),
-    top_p: float = typer.Option(0.6),
+    temperature: float = typer.Option(None, help="Sampling temperature (default 1.35, the method's)."),
+    top_p: float = typer.Option(None, help="Nucleus top-p (default 0.8)."),
     guidance: float = typer.Option(None, help="Valence guidance (classifier-free; 1 = off; default: the sampling default)."),
     cues: float = typer.Option(None, help="Strength of the sampler's valence cues (mode, register, articulation; 0 = off; default 1)."),
     threads: int = typer.Option(1, help="torch threads (more threads than free cores slows generation down)."),
+    ensemble: str = typer.Option(None, help=ENSEMBLE_HELP),
 ) -> None:
     """Write one soundtrack MIDI following the scenes' V/A and changing harmony on the cuts."""
     import torch
 
     from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition, load_generator
+    from emsync_core.music.heard import soundtrack_stats
 
     torch.set_num_threads(threads)
 
     scenes = tuple(sorted((SceneCondition(*parse_scene(s)) for s in va), key=lambda s: s.start_s))
     cut_list = tuple(float(c) for c in cuts.split(",") if c.strip())
-    sampling = SamplingSettings(temperature=temperature, top_p=top_p, **given(valence_guidance=guidance, valence_cues=cues))
+    sampling = SamplingSettings(
+        **given(temperature=temperature, top_p=top_p, valence_guidance=guidance, valence_cues=cues, ensemble=ensemble)
+    )
     req = GenerationRequest(out.stem, duration, scenes, cut_list, seed, sampling)
-    res = load_generator(checkpoint).generate([req])[0]
+    try:
+        res = load_generator(checkpoint).generate([req])[0]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(res.midi_bytes)
     typer.echo(json.dumps({
         "out": str(out), "tokens": res.n_tokens, "seconds": res.seconds, "chord_onsets_s": res.chord_onsets_s,
+        "ensemble": sampling.ensemble, "heard": soundtrack_stats(res.midi_bytes, cut_list, duration).as_dict(),
         "model_version": res.model_version, "model_sha256": res.model_sha256,
     }))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from emsync_core.music.ensemble import DEFAULT_ENSEMBLE
+
 
 @dataclass(frozen=True)
 class SceneCondition:
@@ -16,7 +18,9 @@ class SceneCondition:
 
 @dataclass(frozen=True)
 class SamplingSettings:
-    """Reference sampling defaults. When top-p leaves <= 2 tokens, the temperature is multiplied by
+    """Sampling defaults: the reference's temperature and repetition rule, a wider nucleus than its
+    top-p 0.6 (which, with the valence cues, left two or three pitch classes; see the model card's
+    sweep). When top-p leaves <= 2 tokens, the temperature is multiplied by
     `repetition_penalty` and the nucleus recomputed (the reference's anti-repetition rule).
 
     `chord_gate_s` (beyond the reference, off by default): when set, a CHORD may only be sampled
@@ -31,15 +35,20 @@ class SamplingSettings:
     `valence_cues` (beyond the reference): strength of the sampler's valence cues (mode, register,
     articulation; see `valence_cues.py`), scaled by each scene's valence; 0 leaves valence to the
     learned condition alone.
+
+    `ensemble` (beyond the reference): the line-up the arrangement step plays the notes with - a
+    preset (piano, strings, band, orchestra) or `role=program` pairs (see `ensemble.py`). It is part
+    of the settings so it is recorded with every soundtrack and honoured when one scene is regenerated.
     """
 
     temperature: float = 1.35
-    top_p: float = 0.6
+    top_p: float = 0.8
     repetition_penalty: float = 1.2
     max_tokens: int = 40_000
     chord_gate_s: float | None = None
     valence_guidance: float = 1.0
     valence_cues: float = 1.0
+    ensemble: str = DEFAULT_ENSEMBLE
 
 
 @dataclass(frozen=True)

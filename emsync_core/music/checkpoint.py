@@ -28,8 +28,10 @@ class CheckpointMeta:
     training: dict = field(default_factory=dict)
 
 
-def save_checkpoint(model: MusicTransformer, meta: CheckpointMeta, path: Path) -> None:
-    """Atomic write: temp file then rename, so a reader never sees half a checkpoint."""
+def save_checkpoint(model: MusicTransformer, meta: CheckpointMeta, path: Path, shard_mib: float | None = None) -> None:
+    """Atomic write: temp file then rename, so a reader never sees half a checkpoint. With
+    `shard_mib`, `path` is a folder of `part-NN.safetensors` files of at most that size each (every
+    one carries the metadata), for transfers that limit the file size."""
     tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items() if k != "head.weight"}
     metadata = {
         "version": meta.version,
@@ -38,16 +40,44 @@ def save_checkpoint(model: MusicTransformer, meta: CheckpointMeta, path: Path) -
         "token_arousal": json.dumps(meta.token_arousal.to_dict()),
         "training": json.dumps(meta.training),
     }
+    if shard_mib is None:
+        _write(tensors, metadata, path)
+        return
+    limit = int(shard_mib * 2**20) - len(json.dumps(metadata)) - 64 * 1024  # room for the header
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for name, t in tensors.items():
+        nbytes = t.numel() * t.element_size()
+        if nbytes > limit:
+            raise ValueError(f"{name} ({nbytes} bytes) does not fit a {shard_mib} MiB shard")
+        if size + nbytes > limit:
+            shards.append({})
+            size = 0
+        shards[-1][name] = t
+        size += nbytes
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.glob("part-*.safetensors"):
+        old.unlink()
+    for i, shard in enumerate(shards):
+        _write(shard, metadata, path / f"part-{i:02d}.safetensors")
+
+
+def _write(tensors: dict[str, torch.Tensor], metadata: dict[str, str], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata=metadata)
     os.replace(tmp, path)
 
 
+def _files(path: Path) -> list[Path]:
+    """The safetensors file, or a sharded checkpoint folder's parts in order."""
+    return sorted(Path(path).glob("part-*.safetensors")) if Path(path).is_dir() else [Path(path)]
+
+
 def read_meta(path: Path) -> CheckpointMeta:
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as fh:
+    with safe_open(str(_files(path)[0]), framework="pt") as fh:
         md = fh.metadata()
     return CheckpointMeta(
         version=md["version"],
@@ -61,11 +91,15 @@ def read_meta(path: Path) -> CheckpointMeta:
 def load_checkpoint(path: Path, device: str = "cpu") -> tuple[MusicTransformer, CheckpointMeta]:
     meta = read_meta(path)
     model = MusicTransformer(meta.config)
-    state = {k: v.float() for k, v in load_file(str(path)).items()}
+    state = {k: v.float() for f in _files(path) for k, v in load_file(str(f)).items()}
     state["head.weight"] = state["tok.weight"]
     model.load_state_dict(state)
     return model.to(device).eval(), meta
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """sha256 of the checkpoint file (of its parts in order, for a sharded folder)."""
+    h = hashlib.sha256()
+    for f in _files(path):
+        h.update(f.read_bytes())
+    return h.hexdigest()

@@ -28,6 +28,11 @@ class Batch:
     targets: torch.Tensor  # (B, L), PAD where nothing to predict
     cond: Conditions
 
+    def to(self, device: str) -> "Batch":
+        c = self.cond
+        cond = Conditions(*(t.to(device, non_blocking=True) for t in (c.valence, c.arousal, c.token_valence, c.token_arousal, c.boundary)))
+        return Batch(self.inputs.to(device, non_blocking=True), self.targets.to(device, non_blocking=True), cond)
+
 
 @dataclass(frozen=True)
 class Dropout:

@@ -11,15 +11,21 @@ from pathlib import Path
 import torch
 
 from emsync_core.music.api import GenerationRequest, GenerationResult
+from emsync_core.music.arrange import arrange, parts_to_midi
+from emsync_core.music.cut_chords import HOLD_S, chord_tokens
+from emsync_core.music.ensemble import parse_ensemble
 from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT, CheckpointMeta, file_sha256, load_checkpoint
 from emsync_core.music.model import BOUNDARY_MAX_S, Conditions, KVCache, MusicTransformer
 from emsync_core.music.sampling import NEVER_SAMPLED, guided, loss_weight_correction, sample_rows
-from emsync_core.music.tokens import chord_token_times, decode, to_midi_bytes
+from emsync_core.music.tokens import chord_token_times, decode
 from emsync_core.music.valence_cues import TonalCentre, cue_logits
-from emsync_core.music.vocab import STEP_S, VOCAB
+from emsync_core.music.vocab import STEP_S, VOCAB, velocity_bin
 
 PRIMER = (VOCAB.start, VOCAB.more, VOCAB.bar)
-CUT_CONSUME_S = 1.0  # a CHORD within +/-1 s of a pending cut consumes it; cuts 1 s in the past are dropped
+#: a CHORD within this many seconds of a pending cut is that cut's chord; every other cut gets its
+#: CHORD and chord from the decoder when the time cursor reaches it
+CUT_CONSUME_S = 0.25
+DEFAULT_VELOCITY_BIN = velocity_bin(80)  # decode's velocity before the first velocity token
 
 
 @dataclass
@@ -29,6 +35,7 @@ class _Sequence:
     request: GenerationRequest
     generator: torch.Generator
     use_boundary: bool
+    realise_cuts: bool = True
     tokens: list[int] = field(default_factory=list)
     token_valence: list[float] = field(default_factory=list)
     token_arousal: list[float] = field(default_factory=list)
@@ -37,6 +44,10 @@ class _Sequence:
     pending: list[float] = field(default_factory=list)
     mask: torch.Tensor = field(default_factory=lambda: _BASE_MASK.clone())  # banned tokens, kept up to date
     centre: TonalCentre = field(default_factory=TonalCentre)
+    forced: list[int] = field(default_factory=list)  # decoder-written tokens still to emit
+    held: dict[int, int] = field(default_factory=dict)  # NOTE_OFF token -> step before which it is banned
+    cut_chords: int = 0
+    velocity_bin: int = DEFAULT_VELOCITY_BIN
     started: float = 0.0
     finished_at: float | None = None
 
@@ -61,6 +72,20 @@ class _Sequence:
         scene = self.request.scenes[max(0, bisect.bisect_right(self.scene_starts, self.now) - 1)]
         return scene.valence, scene.arousal
 
+    def accept(self, sampled: int) -> None:
+        """Push the sampled token, or what the decoder writes instead: its queued chord tokens, or a
+        TIMESHIFT shortened to land on a pending cut followed by that cut's CHORD and chord."""
+        if self.realise_cuts and not self.forced and self.pending:
+            to_cut = int(round(self.pending[0] / STEP_S)) - self.cursor
+            if to_cut == 0:
+                self.forced.append(VOCAB.chord)
+            elif VOCAB.is_shift(sampled) and 0 < to_cut < VOCAB.shift_steps(sampled):
+                sampled = VOCAB.shift(to_cut)  # one token per step: the CHORD follows on the next
+                self.forced.append(VOCAB.chord)
+                self.push(sampled)
+                return
+        self.push(self.forced.pop(0) if self.forced else sampled)
+
     def push(self, tok: int) -> None:
         """Append a token, advance the time cursor, consume/drop cuts, record its conditioning."""
         self.tokens.append(tok)
@@ -68,13 +93,18 @@ class _Sequence:
         if VOCAB.is_shift(tok):
             self.cursor += VOCAB.shift_steps(tok)
         elif VOCAB.is_on(tok):
-            self.mask[tok - VOCAB.on0 + VOCAB.off0] = False  # its NOTE_OFF becomes allowed
+            off = tok - VOCAB.on0 + VOCAB.off0
+            self.mask[off] = off in self.held  # its NOTE_OFF becomes allowed (after a held chord's beat)
         elif VOCAB.is_off(tok):
             self.mask[tok] = True
+        elif VOCAB.is_vel(tok):
+            self.velocity_bin = tok - VOCAB.vel0
         elif tok == VOCAB.chord and self.pending:
             nearest = min(self.pending, key=lambda c: abs(c - self.now))
             if abs(nearest - self.now) <= CUT_CONSUME_S:
                 self.pending.remove(nearest)
+                if self.realise_cuts:
+                    self._queue_cut_chord()
         if self.pending and self.pending[0] < self.now - CUT_CONSUME_S:
             self.pending = [c for c in self.pending if c >= self.now - CUT_CONSUME_S]
         v, a = self.scene_va()
@@ -85,8 +115,23 @@ class _Sequence:
         else:
             self.boundary.append(min(BOUNDARY_MAX_S, self.pending[0] - self.now) if self.pending else BOUNDARY_MAX_S)
 
+    def _queue_cut_chord(self) -> None:
+        """The accented chord after a cut's CHORD (cut_chords.py); its notes are held for a beat."""
+        tonic, major = self.centre.key(self.scene_va()[0])
+        toks = chord_tokens(tonic, major, self.cut_chords, self.velocity_bin)
+        self.cut_chords += 1
+        until = self.cursor + int(round(HOLD_S / STEP_S))
+        for t in toks:
+            if VOCAB.is_on(t):
+                self.held[t - VOCAB.on0 + VOCAB.off0] = until
+        self.forced = toks + self.forced
+
     def banned(self) -> torch.Tensor:
-        """Never-sampled tokens, NOTE_OFFs of silent notes, and CHORD away from cuts when gated."""
+        """Never-sampled tokens, NOTE_OFFs of silent or held notes, and CHORD away from cuts when gated."""
+        for off, until in list(self.held.items()):
+            if self.cursor >= until:
+                del self.held[off]
+                self.mask[off] = False  # still sounding: its OFF was banned while held
         gate = self.request.sampling.chord_gate_s
         if gate is not None:
             self.mask[VOCAB.chord] = not any(abs(c - self.now) <= gate for c in self.pending)
@@ -127,6 +172,10 @@ def validate(request: GenerationRequest) -> None:
             raise ValueError(f"{request.request_id}: valence/arousal must lie in [-1, 1]")
     if request.sampling.valence_guidance < 0 or request.sampling.valence_cues < 0:
         raise ValueError(f"{request.request_id}: valence_guidance and valence_cues must be >= 0")
+    try:
+        parse_ensemble(request.sampling.ensemble)
+    except ValueError as exc:
+        raise ValueError(f"{request.request_id}: {exc}") from None
 
 
 def _global_va(request: GenerationRequest) -> tuple[float, float]:
@@ -210,7 +259,7 @@ class Generator:
             bias,
         )
         for s, tok in zip(active, picks):
-            s.push(tok)
+            s.accept(tok)
 
     @torch.inference_mode()
     def generate(
@@ -218,12 +267,14 @@ class Generator:
         requests: list[GenerationRequest],
         *,
         use_boundary: bool = True,
+        realise_cuts: bool = True,
         kv_cache: bool = True,
         cached_until: int = 0,
         on_step: Callable[[int], None] | None = None,
     ) -> list[GenerationResult]:
         """Generate every request in lockstep. `use_boundary=False` feeds the null boundary vector
-        (ablation); `kv_cache=False` re-runs the whole window each step (the reference's loop, for
+        (ablation); `realise_cuts=False` leaves the cuts to the model alone (no decoder-written
+        CHORD and chord at each cut; ablation); `kv_cache=False` re-runs the whole window each step (the reference's loop, for
         benchmarks), after the first `cached_until` tokens, which still use the cache (so a benchmark
         reaches a full window quickly); `on_step` is called with the sequence length after every step."""
         t0 = time.perf_counter()
@@ -231,7 +282,7 @@ class Generator:
         for r in requests:
             validate(r)
             g = torch.Generator().manual_seed(int(r.seed))
-            s = _Sequence(r, g, use_boundary, pending=sorted(c for c in r.cuts_s if 0 <= c <= r.duration_s), started=t0)
+            s = _Sequence(r, g, use_boundary, realise_cuts, pending=sorted(c for c in r.cuts_s if 0 <= c <= r.duration_s), started=t0)
             for tok in PRIMER:
                 s.push(tok)
             seqs.append(s)
@@ -263,9 +314,10 @@ class Generator:
     def _result(self, s: _Sequence) -> GenerationResult:
         r = s.request
         notes = decode(s.tokens, end_s=r.duration_s)
+        parts = arrange(notes, r.scenes, r.duration_s, parse_ensemble(r.sampling.ensemble))
         return GenerationResult(
             request_id=r.request_id,
-            midi_bytes=to_midi_bytes(notes, r.cuts_s, [t for t in chord_token_times(s.tokens, VOCAB.bar) if t < r.duration_s]),
+            midi_bytes=parts_to_midi(parts, r.cuts_s, [t for t in chord_token_times(s.tokens, VOCAB.bar) if t < r.duration_s]),
             chord_onsets_s=[t for t in chord_token_times(s.tokens) if t < r.duration_s],
             n_tokens=len(s.tokens),
             seconds=round((s.finished_at or time.perf_counter()) - s.started, 4),

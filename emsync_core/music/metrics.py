@@ -33,6 +33,50 @@ def chord_onsets(notes: list[Note], min_notes: int = 3) -> list[float]:
     return out
 
 
+#: an audible chord's notes are accented: their mean velocity is at least this many MIDI velocity
+#: steps above the median of the pitched notes starting within ACCENT_WINDOW_S around it
+ACCENT_MARGIN = 0
+ACCENT_WINDOW_S = 2.0
+MIN_CUT_GAP_S = 4.0  # the method keeps cuts at least 4 s apart
+EMPTY_WINDOW_S = 5.0
+
+
+def audible_chords(notes: list[Note], min_notes: int = 3) -> list[float]:
+    """Onsets a listener hears as a struck chord: >= min_notes distinct pitched notes (any
+    instruments) starting within 50 ms, accented (louder than the median note around them)."""
+    p = sorted(pitched(notes), key=lambda n: n.start)
+    starts = np.array([n.start for n in p])
+    vel = np.array([n.velocity for n in p], dtype=float)
+    out, i = [], 0
+    while i < len(p):
+        j = int(np.searchsorted(starts, starts[i] + CHORD_ONSET_TOL_S, side="right"))
+        if len({n.pitch for n in p[i:j]}) >= min_notes:
+            lo, hi = np.searchsorted(starts, [starts[i] - ACCENT_WINDOW_S, starts[i] + ACCENT_WINDOW_S])
+            if vel[i:j].mean() >= np.median(vel[lo:hi]) + ACCENT_MARGIN:
+                out.append(float(starts[i]))
+        i = j
+    return out
+
+
+def thin_cuts(cuts: list[float] | tuple[float, ...], gap: float = MIN_CUT_GAP_S) -> list[float]:
+    """Cuts kept at least `gap` seconds after the previous kept one (the method's thinning)."""
+    out: list[float] = []
+    for c in sorted(cuts):
+        if not out or c - out[-1] >= gap:
+            out.append(c)
+    return out
+
+
+def empty_windows(notes: list[Note], duration: float, window: float = EMPTY_WINDOW_S, step: float = 0.5) -> int:
+    """How many `window`-second windows (every `step` s) have no pitched note sounding."""
+    spans = [(n.start, n.end) for n in pitched(notes)]
+    count = 0
+    for lo in np.arange(0.0, max(0.0, duration - window) + 1e-9, step):
+        if not any(s < lo + window and e > lo for s, e in spans):
+            count += 1
+    return count
+
+
 def cut_hit_rate(cuts: list[float], events: list[float], tol: float = 0.5) -> tuple[int, int]:
     """(hits, cuts): a cut is hit when some event lies within +/- tol seconds."""
     ev = np.asarray(sorted(events))
@@ -114,6 +158,18 @@ def polyphony(notes: list[Note], step: float = 0.05) -> float:
         grid[int(n.start / step) : max(int(n.start / step) + 1, int(n.end / step))] += 1
     sounding = grid[grid > 0]
     return float(sounding.mean()) if len(sounding) else float("nan")
+
+
+def note_length(notes: list[Note]) -> float:
+    """Mean duration (s) of the pitched notes."""
+    p = pitched(notes)
+    return float(np.mean([n.end - n.start for n in p])) if p else float("nan")
+
+
+def inter_onset_interval(notes: list[Note]) -> float:
+    """Mean time (s) between successive distinct pitched onsets (chords count once)."""
+    starts = np.unique(np.round([n.start for n in pitched(notes)], 2))
+    return float(np.mean(np.diff(starts))) if len(starts) > 1 else float("nan")
 
 
 def overlapping_area(a: list[float], b: list[float]) -> float:

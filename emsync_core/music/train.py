@@ -36,6 +36,8 @@ class TrainSettings:
     bf16: bool = True  # bfloat16 autocast: 1.2-2.4x faster matmuls on CPUs with AVX-512 BF16; weights stay fp32
     labelled_weight: float = LABELLED_WEIGHT  # token-share multiplier of valence-labelled pieces
     start_share: float = 0.0  # share of windows that open their piece (see TokenDataset.sample)
+    device: str = "cpu"  # "cuda" on an accelerator: the data is tokenised beforehand, batches are sampled on the CPU
+    shard_mib: float | None = None  # write the checkpoint as a folder of safetensors shards of at most this size
 
 
 def weighted_loss(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,9 +96,10 @@ def train(cache: Path, out: Path, settings: TrainSettings, log_path: Path | None
         cfg = PRESETS[settings.preset]
         model = MusicTransformer(cfg)
         prior_steps, prior_tokens, history, stages = 0, 0, [], []
+    model.to(settings.device)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, betas=(0.9, 0.98), weight_decay=0.01)
     val_rng = np.random.default_rng(12345)
-    val = [ds.sample("val", settings.batch, cfg.context, val_rng, NO_DROPOUT, augment=False) for _ in range(settings.val_batches)]
+    val = [ds.sample("val", settings.batch, cfg.context, val_rng, NO_DROPOUT, augment=False).to(settings.device) for _ in range(settings.val_batches)]
     n_params = sum(p.numel() for p in model.parameters())
     record: dict = {
         "preset": settings.preset,
@@ -105,6 +108,7 @@ def train(cache: Path, out: Path, settings: TrainSettings, log_path: Path | None
         "data": ds.summary(),
         "failed_files": ds.n_failed,
         "chord_weight": CHORD_WEIGHT,
+        "device": torch.cuda.get_device_name() if settings.device.startswith("cuda") else "cpu",
         "history": history,
         "stages": stages,
     }
@@ -137,7 +141,7 @@ def train(cache: Path, out: Path, settings: TrainSettings, log_path: Path | None
             token_arousal=ds.token_scaler,
             training=record,
         )
-        save_checkpoint(model, meta, out)
+        save_checkpoint(model, meta, out, settings.shard_mib)
         if log:
             log.write(json.dumps({"checkpoint": record["history"][-1]}) + "\n")
             log.flush()
@@ -148,8 +152,8 @@ def train(cache: Path, out: Path, settings: TrainSettings, log_path: Path | None
         batch = ds.sample(
             "train", settings.batch, cfg.context, rng, Dropout(),
             labelled_weight=settings.labelled_weight, start_share=settings.start_share,
-        )
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16):
+        ).to(settings.device)
+        with torch.autocast(torch.device(settings.device).type, dtype=torch.bfloat16, enabled=settings.bf16):
             logits, _ = model(batch.inputs, batch.cond)
         loss, _ = weighted_loss(logits.float(), batch.targets)
         opt.zero_grad(set_to_none=True)

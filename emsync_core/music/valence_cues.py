@@ -4,8 +4,10 @@ The learned valence condition barely changes the music (about 2,000 valence-labe
 of them piano), so the sampler adds cues listeners use to hear valence in music (Gabrielsson &
 Lindstrom 2010; Juslin & Laukka 2003): major vs minor mode, higher vs lower pitch, detached notes
 for positive music. Each cue is a logit offset scaled by the valence of the scene the next token
-falls in, so every note still comes from the model and the cues change with the scenes. The price
-is tonal variety: leaning on the tonic lowers pitch-class entropy (see the model card).
+falls in, so every note still comes from the model and the cues change with the scenes. Mode is
+cued by the scale plus its tonic and third, not by the probe-tone key profile: that profile's
+weight on the tonic, inside the sampling nucleus, left 30 s pieces with two or three pitch classes
+(see the model card's sweep).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from emsync_core.music.metrics import KEY_PROFILES_Z, key_scores
+from emsync_core.music.metrics import MAJOR_SCALE, MINOR_SCALE, key_scores
 from emsync_core.music.tokens import DRUMS
 from emsync_core.music.vocab import GROUPS, N_PITCH, PITCH_LO, VOCAB
 
@@ -29,11 +31,15 @@ TONIC_MIN_NOTES = 8
 class CueGains:
     """Logit offsets at |valence| = 1 (before the sampling temperature divides them)."""
 
-    #: times the z-scored probe-tone profile of the requested mode at the tonic, on pitched NOTE_ONs
-    mode: float = 1.0
+    #: off pitched NOTE_ONs outside the requested mode's scale at the tonic. Scale membership, not
+    #: the probe-tone profile: the profile favours the tonic so much that inside the nucleus the
+    #: music collapsed onto two pitch classes (see the model card's sweep)
+    outside: float = 2.0
+    #: on the tonic: the home note that, with the third, tells the mode
+    tonic: float = 1.0
     #: on the requested mode's third above the tonic: the model often plays only tonic, second and
     #: fifth, which leave the mode unstated
-    third: float = 1.0
+    third: float = 1.5
     register: float = 0.15  # per octave above (V > 0) or below (V < 0) middle C
     #: on NOTE_OFFs of sounding pitched notes when V > 0: detached, shorter notes. Not mirrored for
     #: V < 0: holding notes longer piled up twice the polyphony of real music.
@@ -60,17 +66,18 @@ def _vector(ids: torch.Tensor, values: np.ndarray | float) -> torch.Tensor:
 
 REGISTER = _vector(_ON_IDS, (_ON_PITCHES - MIDDLE_C) / 12.0)
 RELEASE = _vector(_OFF_IDS, 1.0)
-#: KEY_PROFILE[major?][tonic]: on pitched NOTE_ONs, the z-scored Krumhansl-Kessler profile of that key
-#: (how well listeners hear each pitch class fit the key): the tonic most, then the fifth and the
-#: third, notes outside the scale least. Its mode's own third is what separates the two.
-KEY_PROFILE = torch.stack(
-    [torch.stack([_vector(_ON_IDS, KEY_PROFILES_Z[first + tonic][_ON_PITCHES % 12]) for tonic in range(12)]) for first in (12, 0)]
-)
 
-#: THIRD[major?][tonic]: 1 on pitched NOTE_ONs of that key's third (minor or major).
-THIRD = torch.stack(
-    [torch.stack([_vector(_ON_IDS, (_ON_PITCHES - tonic) % 12 == third) for tonic in range(12)]) for third in (3, 4)]
-)
+
+def _degree_table(degrees_of: dict[bool, np.ndarray]) -> torch.Tensor:
+    """TABLE[major?][tonic]: 1 on pitched NOTE_ONs whose pitch class is one of that mode's degrees."""
+    return torch.stack(
+        [torch.stack([_vector(_ON_IDS, np.isin((_ON_PITCHES - tonic) % 12, degrees_of[major])) for tonic in range(12)]) for major in (False, True)]
+    )
+
+
+OUTSIDE = _degree_table({major: np.setdiff1d(np.arange(12), scale) for major, scale in ((True, MAJOR_SCALE), (False, MINOR_SCALE))})
+TONIC = _degree_table({True: np.array([0]), False: np.array([0])})
+THIRD = _degree_table({True: np.array([4]), False: np.array([3])})  # the major or minor third
 
 
 class TonalCentre:
@@ -98,6 +105,16 @@ class TonalCentre:
             self._tonics[major] = int(np.argmax(key_scores(self.counts, slice(0, 12) if major else slice(12, 24))))
         return self._tonics[major]
 
+    def key(self, valence: float) -> tuple[int, bool]:
+        """(tonic, major?) for a chord: the requested mode's key (V > 0 major, V < 0 minor), the best
+        of both at V = 0; C major / A minor before enough notes are down."""
+        if self.counts.sum() < TONIC_MIN_NOTES or np.ptp(self.counts) == 0:
+            return (0, True) if valence >= 0 else (9, False)
+        if valence == 0:
+            best = int(np.argmax(key_scores(self.counts)))
+            return best % 12, best < 12
+        return int(self.tonic(valence > 0)), valence > 0
+
 
 def cue_logits(valence: float, centre: TonalCentre, strength: float, gains: CueGains = CueGains()) -> torch.Tensor:
     """(V,) logit offsets for the next token of a scene with this valence; zeros at V = 0 or strength 0."""
@@ -106,5 +123,5 @@ def cue_logits(valence: float, centre: TonalCentre, strength: float, gains: CueG
     tonic = centre.tonic(valence > 0) if valence != 0 else None
     if tonic is not None:
         major = int(valence > 0)
-        out = out + abs(v) * (gains.mode * KEY_PROFILE[major, tonic] + gains.third * THIRD[major, tonic])
+        out = out + abs(v) * (gains.tonic * TONIC[major, tonic] + gains.third * THIRD[major, tonic] - gains.outside * OUTSIDE[major, tonic])
     return out

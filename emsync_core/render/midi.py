@@ -29,14 +29,16 @@ def dump(pm: pretty_midi.PrettyMIDI) -> bytes:
     return buf.getvalue()
 
 
-def _key(inst: pretty_midi.Instrument) -> tuple[int, bool]:
-    return inst.program, inst.is_drum
+def _key(inst: pretty_midi.Instrument) -> tuple[int, bool, str]:
+    """Tracks merge by program, drum flag and name: an ensemble's roles may share a program
+    (the piano line-up) and stay separate tracks."""
+    return inst.program, inst.is_drum, inst.name
 
 
 def splice(base: pretty_midi.PrettyMIDI | None, part: pretty_midi.PrettyMIDI, start_s: float, end_s: float) -> pretty_midi.PrettyMIDI:
     """A new MIDI: base outside [start_s, end_s) plus part's notes (times from 0) shifted to start_s."""
     out = pretty_midi.PrettyMIDI(resolution=(base or part).resolution, initial_tempo=120.0)
-    by_key: dict[tuple[int, bool], pretty_midi.Instrument] = {}
+    by_key: dict[tuple[int, bool, str], pretty_midi.Instrument] = {}
 
     def inst_for(src: pretty_midi.Instrument) -> pretty_midi.Instrument:
         if _key(src) not in by_key:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from emsync_core import __version__
 from emsync_core.db.record import SoundtrackRecord
+from emsync_core.music.heard import soundtrack_stats
 from emsync_core.render.pipeline import RenderJob, RenderSettings, render
 from emsync_core.scoring.assemble import Assembled, Piece, assemble, cut_alignment
 from emsync_core.scoring.models import ModelIdentity
@@ -46,6 +47,7 @@ def finish(inp: FinishInput, settings: RenderSettings) -> SoundtrackRecord:
                               out_prefix=output_prefix(inp.out_root, plan.video_id, key),
                               title=f"{plan.video_id}  seed {plan.seed}"), settings)
     align = cut_alignment(list(plan.cuts_s), list(music.chord_onsets_s))
+    heard = soundtrack_stats(music.midi_bytes, plan.cuts_s, plan.duration_s)
     return SoundtrackRecord(
         video_id=plan.video_id, variant_key=key, seed=plan.seed, generator_version=inp.generator.version,
         generator_sha256=inp.generator.sha256, classifier_version=inp.classifier.version,
@@ -54,7 +56,7 @@ def finish(inp: FinishInput, settings: RenderSettings) -> SoundtrackRecord:
         sampling={**plan.sampling.__dict__, "max_chunk_s": plan.max_chunk_s,
                   **({"brief": plan.brief, "ensemble": plan.ensemble} if plan.brief else {})},
         render={**render_dict, "mux_mode_used": result.mux_mode, "speech_spans": result.speech_spans,
-                "stem_wav_uri": result.wav_uri, "cpu_s": result.cpu_s,
+                "stem_wav_uri": result.wav_uri, "cpu_s": result.cpu_s, "heard": heard.as_dict(),
                 **({"enhancement": result.enhancement} if result.enhancement is not None else {})},
         midi_uri=result.midi_uri, audio_uri=result.audio_uri, video_uri=result.video_uri, plot_uri=result.plot_uri,
         midi_sha256=result.midi_sha256, audio_sha256=result.audio_sha256, video_sha256=result.video_sha256,

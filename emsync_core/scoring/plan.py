@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition
@@ -50,7 +50,7 @@ class ScorePlan:
     max_chunk_s: float = DEFAULT_MAX_CHUNK_S
     scene_seeds: tuple[tuple[int, int], ...] = ()  # (scene_index, seed) overrides, in the order applied
     brief: str = ""  # the scoring brief's text ("" = none); its moods are already in `moods`
-    #: the generator's line-up name from the brief; hand it to the generator's `ensemble` setting once it has one
+    #: the line-up the brief names; it replaces the sampling settings' ensemble in every request
     ensemble: str | None = None
 
     def conditions(self) -> list[dict[str, Any]]:
@@ -91,8 +91,9 @@ def _request(plan: ScorePlan, request_id: str, start_s: float, end_s: float, see
     scenes = tuple(SceneCondition(max(0.0, m.start_s - start_s), m.valence, m.arousal) for m in moods)
     scenes = (SceneCondition(0.0, scenes[0].valence, scenes[0].arousal),) + scenes[1:]
     cuts = tuple(round(c - start_s, 6) for c in plan.cuts_s if start_s < c < end_s)
+    sampling = replace(plan.sampling, ensemble=plan.ensemble) if plan.ensemble else plan.sampling
     return GenerationRequest(request_id=request_id, duration_s=round(end_s - start_s, 6), scenes=scenes, cuts_s=cuts,
-                             seed=seed, sampling=plan.sampling)
+                             seed=seed, sampling=sampling)
 
 
 def chunk_requests(plan: ScorePlan) -> list[tuple[Chunk, GenerationRequest]]:

@@ -118,6 +118,7 @@ def print_summary(summary: ScoreSummary, console: Console | None = None) -> None
     t.add_row("outputs", store.join(summary.out, "soundtracks"))
     t.add_row("database", summary.db_url.split("@")[-1])
     console.print(t)
+    print_heard(summary.scored, console)
     _listing(console, "failures (also in the failures table)", ("uri", "stage", "reason"),
              [(r.uri, r.stage, f"{r.error_class}: {_first_line(r.message)}") for r in summary.failed])
     _listing(console, "stopped by a fault of the storage, network or permissions (not marked bad: fix and rerun)",
@@ -140,3 +141,17 @@ def _listing(console: Console, title: str, columns: tuple[str, ...], rows: list[
     for row in rows:
         table.add_row(*row)
     console.print(table)
+
+
+def print_heard(records: list[SoundtrackRecord], console: Console) -> None:
+    """Per soundtrack, what a listener hears (recorded under the soundtrack's render["heard"])."""
+    rows = [(r, r.render.get("heard")) for r in records if r.render.get("heard")]
+    if not rows:
+        return
+    t = Table(title="what each soundtrack sounds like")
+    for column in ("video", "line-up", "instrument groups", "pitch-class entropy", "audible chords at cuts", "empty 5 s windows"):
+        t.add_column(column)
+    for r, h in rows:
+        t.add_row(r.video_id[:16], str(r.sampling.get("ensemble", "?")), ", ".join(h["groups"]), f"{h['pitch_class_entropy']:.2f}",
+                  f"{h['audible_cut_chords']}/{h['cuts']}", str(h["empty_windows"]))
+    console.print(t)

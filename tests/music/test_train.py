@@ -31,3 +31,14 @@ def test_train_learns_saves_and_continues(small_cache, tmp_path):
     assert rec2["stages"][1]["settings"]["init"] == str(first)
     continued, _ = load_checkpoint(second)
     assert not torch.equal(continued.tok.weight, model.tok.weight)
+
+
+def test_sharded_checkpoint_parts_fit_the_limit_and_load_back(small_cache, tmp_path):
+    """The accelerator kit's output: a folder of parts no larger than the limit, loading as one model."""
+    folder = tmp_path / "sharded"
+    rec = train(small_cache, folder, _settings(shard_mib=0.2, bf16=True))
+    parts = sorted(folder.glob("part-*.safetensors"))
+    assert len(parts) >= 2 and all(p.stat().st_size <= 0.2 * 2**20 for p in parts)
+    model, meta = load_checkpoint(folder)
+    assert meta.version == f"emsync-music-tiny-s{rec['steps']}" and rec["device"] == "cpu"
+    assert sum(p.numel() for p in model.parameters()) == rec["parameters"]

@@ -1,0 +1,179 @@
+"""The arrangement step after generation: the model's notes are dealt to an ensemble's roles.
+
+What is learned and what is arranged: every note, its timing, dynamics and the harmony come from
+the model (and the accented chords at the cuts from the decoder); this step only decides who plays
+them - the top note of each onset becomes the melody, the low notes the bass, the rest the harmony -,
+ends notes the model never released after two bars, and fills what a band would not leave empty: a
+bass note on each bar that has none, a held chord of the bar's own pitch classes where the harmony
+is silent (so no stretch is without pitched notes),
+and, in line-ups with drums, a plain backbeat in scenes whose arousal is high where the model
+played no drums of its own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+from collections import Counter
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pretty_midi
+
+from emsync_core.music.api import SceneCondition
+from emsync_core.music.ensemble import ROLES, Ensemble
+from emsync_core.music.tokens import DRUMS, OUTPUT_TEMPO_BPM, Note
+from emsync_core.render.midi import BAR_MARKER, with_cut_markers
+
+BEAT_S = 60.0 / OUTPUT_TEMPO_BPM
+BAR_S = 4 * BEAT_S
+ONSET_TOL_S = 0.05  # notes starting this close together form one onset
+MELODY_MIN_PITCH = 60  # the top note of an onset is melody from middle C up
+BASS_MAX_PITCH = 55  # the lowest note of a 2+-note onset below this is bass
+BASS_RANGE = (28, 52)  # E1..E3, where bass notes are moved by octaves
+PAD_LOW = 55  # held harmony is voiced in the octave from G3
+#: scenes at or above this arousal get drums (in line-ups that have drums)
+DRUMS_AROUSAL = 0.3
+#: (GM drum note, beats in the bar) of the backbeat: kick 1+3, snare 2+4, closed hi-hat on eighths
+BACKBEAT = ((36, (0.0, 2.0)), (38, (1.0, 3.0)), (42, tuple(x / 2 for x in range(8))))
+DRUM_HIT_S = 0.1
+#: the model sometimes never releases a note (one held 18 s over three chords); no note is held
+#: longer than two bars - the bar fills keep the harmony sounding after it
+MAX_NOTE_S = 2 * BAR_S
+
+
+@dataclass(frozen=True)
+class Part:
+    """One track of the soundtrack: a role played by one GM program."""
+
+    role: str
+    program: int
+    is_drum: bool
+    notes: tuple[Note, ...]
+
+
+def _onsets(notes: list[Note]) -> list[list[Note]]:
+    """Pitched notes grouped into onsets (starts within ONSET_TOL_S), each sorted by pitch."""
+    out: list[list[Note]] = []
+    for n in sorted(notes, key=lambda n: n.start):
+        if out and n.start - out[-1][0].start <= ONSET_TOL_S:
+            out[-1].append(n)
+        else:
+            out.append([n])
+    return [sorted(o, key=lambda n: n.pitch) for o in out]
+
+
+def _into_range(pitch: int, lo: int, hi: int) -> int:
+    while pitch > hi:
+        pitch -= 12
+    while pitch < lo:
+        pitch += 12
+    return pitch
+
+
+def split_roles(pitched: list[Note]) -> dict[str, list[Note]]:
+    """Melody = the top note of an onset from middle C up; bass = the model's bass notes and the lowest
+    note of a 2+-note onset below G3 (moved into the bass range); harmony = the rest."""
+    roles: dict[str, list[Note]] = {r: [] for r in ROLES}
+    bass_group = 1
+    for onset in _onsets(pitched):
+        rest = [n for n in onset if n.group != bass_group]
+        roles["bass"] += [replace(n, pitch=_into_range(n.pitch, *BASS_RANGE)) for n in onset if n.group == bass_group]
+        if rest and rest[-1].pitch >= MELODY_MIN_PITCH:
+            roles["melody"].append(rest.pop())
+        if len(rest) >= 2 and rest[0].pitch < BASS_MAX_PITCH:
+            low = rest.pop(0)
+            roles["bass"].append(replace(low, pitch=_into_range(low.pitch, *BASS_RANGE)))
+        roles["harmony"] += rest
+    return roles
+
+
+def _sounding(notes: list[Note], lo: float, hi: float) -> list[Note]:
+    return [n for n in notes if n.start < hi and n.end > lo]
+
+
+def _bar_pitch_classes(notes: list[Note], lo: float, hi: float) -> list[int]:
+    """Up to three pitch classes that sound longest in [lo, hi)."""
+    weight: Counter[int] = Counter()
+    for n in _sounding(notes, lo, hi):
+        weight[n.pitch % 12] += min(n.end, hi) - max(n.start, lo)
+    return [pc for pc, _ in weight.most_common(3)]
+
+
+def fill_bars(roles: dict[str, list[Note]], duration_s: float, fallback: list[int]) -> None:
+    """Per bar: a held chord of the bar's pitch classes where the harmony is silent, and a bass note
+    on the bar where no bass note sounds at its downbeat. Empty bars reuse the last bar's chord."""
+    pitched = roles["melody"] + roles["harmony"] + roles["bass"]
+    velocities = [n.velocity for n in pitched]
+    soft = int(0.75 * np.median(velocities)) if velocities else 60
+    last = fallback
+    for k in range(int(np.ceil(duration_s / BAR_S))):
+        lo, hi = k * BAR_S, min(duration_s, (k + 1) * BAR_S)
+        if hi - lo < BEAT_S:
+            break
+        pcs = _bar_pitch_classes(pitched, lo, hi) or last
+        last = pcs
+        if not _sounding(roles["harmony"], lo, hi):
+            roles["harmony"] += [Note(3, PAD_LOW + (pc - PAD_LOW) % 12, lo, hi, soft) for pc in pcs]
+        bass_now = [n for n in roles["bass"] if n.start <= lo + BEAT_S and n.end > lo]
+        if not bass_now:
+            low = min(_sounding(pitched, lo, hi), key=lambda n: n.pitch, default=None)
+            pc = low.pitch % 12 if low else pcs[0]
+            nxt = min((n.start for n in roles["bass"] if lo < n.start < hi), default=hi)
+            roles["bass"].append(Note(1, _into_range(36 + pc, *BASS_RANGE), lo, nxt, soft))
+
+
+def backbeat(scenes: tuple[SceneCondition, ...], duration_s: float, model_drums: list[Note]) -> list[Note]:
+    """The model's drums inside high-arousal scenes, plus a backbeat on each such bar where the
+    model played fewer than two drum hits; louder with arousal."""
+    starts = [s.start_s for s in scenes]
+
+    def arousal(t: float) -> float:
+        return scenes[max(0, bisect.bisect_right(starts, t) - 1)].arousal
+
+    out = [n for n in model_drums if arousal(n.start) >= DRUMS_AROUSAL]
+    for k in range(int(duration_s / BAR_S) + 1):
+        lo = k * BAR_S
+        a = arousal(lo)
+        if a < DRUMS_AROUSAL or lo >= duration_s or len(_sounding(out, lo, lo + BAR_S)) >= 2:
+            continue
+        velocity = int(60 + 40 * a)
+        for pitch, beats in BACKBEAT:
+            for b in beats:
+                t = lo + b * BEAT_S
+                if t < duration_s:
+                    out.append(Note(DRUMS, pitch, t, min(duration_s, t + DRUM_HIT_S), velocity - 15 * (pitch == 42)))
+    return out
+
+
+def arrange(
+    notes: list[Note], scenes: tuple[SceneCondition, ...], duration_s: float, ensemble: Ensemble
+) -> list[Part]:
+    """The model's notes dealt to the ensemble's roles, with the fills above; drums-free line-ups
+    drop the model's drums too."""
+    pitched = [replace(n, end=min(n.end, n.start + MAX_NOTE_S)) for n in notes if n.group != DRUMS]
+    roles = split_roles(pitched)
+    mean_valence = float(np.mean([s.valence for s in scenes])) if scenes else 0.0
+    fallback = [0, 4, 7] if mean_valence >= 0 else [9, 0, 4]  # C major / A minor when nothing is pitched
+    fill_bars(roles, duration_s, fallback)
+    if ensemble.drums is not None:
+        roles["drums"] = backbeat(scenes, duration_s, [n for n in notes if n.group == DRUMS])
+    return [
+        Part(role, int(ensemble.program(role)), role == "drums", tuple(sorted(roles[role], key=lambda n: (n.start, n.pitch))))
+        for role in ROLES
+        if roles[role] and ensemble.program(role) is not None
+    ]
+
+
+def parts_to_midi(parts: list[Part], cuts_s: list[float] | tuple[float, ...] = (), bar_times_s: list[float] = ()) -> bytes:
+    """Type-1 MIDI: one track per role, named by the role, with its GM program; a marker per cut and a
+    "bar" text event per generated bar line (the render turns those into the tempo map)."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=OUTPUT_TEMPO_BPM)
+    pm.text_events = [pretty_midi.Text(BAR_MARKER, t) for t in bar_times_s]
+    for p in parts:
+        inst = pretty_midi.Instrument(program=p.program, is_drum=p.is_drum, name=p.role)
+        inst.notes = [pretty_midi.Note(n.velocity, n.pitch, n.start, n.end) for n in p.notes if n.end > n.start]
+        pm.instruments.append(inst)
+    buf = io.BytesIO()
+    pm.write(buf)
+    return with_cut_markers(buf.getvalue(), list(cuts_s))

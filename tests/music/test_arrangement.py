@@ -1,0 +1,104 @@
+"""What a listener hears: the chord written at each cut, the ensemble's roles, no silent stretches."""
+
+from __future__ import annotations
+
+import io
+
+import pretty_midi
+import pytest
+import torch
+
+from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition
+from emsync_core.music.arrange import BAR_S, arrange, parts_to_midi
+from emsync_core.music.cut_chords import voicing
+from emsync_core.music.ensemble import PRESETS, parse_ensemble
+from emsync_core.music.generator import _Sequence
+from emsync_core.music.heard import soundtrack_stats
+from emsync_core.music.metrics import audible_chords, empty_windows, thin_cuts
+from emsync_core.music.tokens import DRUMS, Note
+from emsync_core.music.vocab import GROUPS, VOCAB
+
+PIANO = GROUPS.index("piano")
+
+
+def test_ensembles_parse_presets_and_custom_programs():
+    assert parse_ensemble("Band") is PRESETS["band"]
+    custom = parse_ensemble("melody=73,harmony=48,bass=42,drums=48")
+    assert (custom.melody, custom.harmony, custom.bass, custom.drums) == (73, 48, 42, 48)
+    assert parse_ensemble(custom.spec) == custom
+    assert parse_ensemble("melody=1,harmony=2,bass=3").drums is None
+    for bad in ("kazoo", "melody=1,harmony=2", "melody=1,harmony=2,bass=300", "lead=1,harmony=2,bass=3"):
+        with pytest.raises(ValueError, match="ensemble"):
+            parse_ensemble(bad)
+
+
+def test_audible_chords_need_three_accented_notes():
+    quiet = [Note(PIANO, p, 1.0, 2.0, 40) for p in (60, 64, 67)]
+    loud = [Note(PIANO, p, 3.0, 4.0, 100) for p in (60, 64, 67)]
+    melody = [Note(PIANO, 72, t / 4, t / 4 + 0.2, 70) for t in range(16)]
+    two = [Note(PIANO, p, 4.5, 5.0, 110) for p in (60, 64)]
+    assert audible_chords(quiet + loud + melody + two) == [pytest.approx(3.0)]
+    assert thin_cuts([1.0, 3.0, 5.5, 6.0, 9.6]) == [1.0, 5.5, 9.6]
+    assert empty_windows(melody + two, 12.0) == 5  # windows starting 5.0..7.0 s hear nothing
+
+
+def test_arrangement_deals_roles_and_fills_silence():
+    notes = [Note(PIANO, p, 0.0, 1.0, 80) for p in (45, 60, 64, 72)] + [Note(PIANO, 76, 9.0, 9.5, 80)]
+    notes += [Note(DRUMS, 36, t, t + 0.1, 90) for t in (0.5, 8.5)]
+    scenes = (SceneCondition(0.0, 0.5, -0.5), SceneCondition(6.0, 0.5, 0.8))
+    parts = {p.role: p for p in arrange(notes, scenes, 12.0, PRESETS["band"])}
+    assert set(parts) == {"melody", "harmony", "bass", "drums"}
+    assert [n.pitch for n in parts["melody"].notes] == [72, 76]
+    assert min(n.pitch for n in parts["bass"].notes) < 53 and parts["bass"].program == PRESETS["band"].bass
+    # every bar has harmony and bass; drums only in the high-arousal scene
+    for k in range(int(12.0 / BAR_S)):
+        assert any(n.start < (k + 1) * BAR_S and n.end > k * BAR_S for n in parts["harmony"].notes)
+    assert all(n.start >= 6.0 for n in parts["drums"].notes) and parts["drums"].is_drum
+    midi = parts_to_midi(list(parts.values()), (3.0,))
+    assert soundtrack_stats(midi, (3.0,), 12.0).empty_windows == 0
+    no_drums = arrange(notes, scenes, 12.0, PRESETS["strings"])
+    assert {p.role for p in no_drums} == {"melody", "harmony", "bass"}
+
+
+def test_drums_only_music_still_gets_pitched_notes():
+    drums = [Note(DRUMS, 38, t / 2, t / 2 + 0.1, 90) for t in range(20)]
+    parts = arrange(drums, (SceneCondition(0.0, -0.5, 0.9),), 10.0, PRESETS["orchestra"])
+    stats = soundtrack_stats(parts_to_midi(parts), (), 10.0)
+    assert not stats.drums_only and stats.empty_windows == 0 and len(stats.groups) >= 3
+
+
+def test_a_shift_over_a_cut_lands_on_it_and_the_chord_follows():
+    req = GenerationRequest("s", 10.0, (SceneCondition(0.0, -0.5, 0.0),), (1.0,), seed=0)
+    s = _Sequence(req, torch.Generator(), use_boundary=True, pending=[1.0])
+    s.push(VOCAB.start)
+    s.accept(VOCAB.shift(100))  # 0.8 s
+    s.accept(VOCAB.shift(100))  # would cross 1.0 s: cut short to land on it
+    assert s.now == pytest.approx(1.0)
+    for _ in range(7):
+        s.accept(VOCAB.bar)  # whatever the model samples, the decoder writes CHORD and the chord
+    assert s.tokens[-7] == VOCAB.chord and s.pending == []
+    ons = [VOCAB.note_of(t) for t in s.tokens[-5:-1]]
+    assert ons == voicing(9, False, 0)  # A minor before the key is known: A, C, E over a bass A
+    off = VOCAB.note_off(*ons[1])
+    assert s.banned()[off]  # held for a beat
+    s.accept(VOCAB.shift(70))
+    assert not s.banned()[off]
+
+
+def test_every_cut_gets_an_audible_chord_and_the_ensemble_is_honoured(tiny_generator):
+    custom = "melody=71,harmony=19,bass=32"
+    reqs = [
+        GenerationRequest(f"e{i}", 12.0, (SceneCondition(0.0, 0.4, 0.6),), (2.0, 6.5, 10.5), seed=i,
+                          sampling=SamplingSettings(max_tokens=400, ensemble=ensemble))
+        for i, ensemble in enumerate(("band", custom))
+    ]
+    band, own = tiny_generator.generate(reqs)
+    for res in (band, own):
+        stats = soundtrack_stats(res.midi_bytes, (2.0, 6.5, 10.5), 12.0)
+        assert stats.audible_cut_chords == stats.cuts == 3 and stats.empty_windows == 0
+    programs = {i.name: (i.program, i.is_drum) for i in pretty_midi.PrettyMIDI(io.BytesIO(own.midi_bytes)).instruments}
+    assert programs == {"melody": (71, False), "harmony": (19, False), "bass": (32, False)}
+    band_programs = {i.name: i.program for i in pretty_midi.PrettyMIDI(io.BytesIO(band.midi_bytes)).instruments}
+    assert band_programs["bass"] == PRESETS["band"].bass and "drums" in band_programs
+    with pytest.raises(ValueError, match="ensemble"):
+        tiny_generator.generate([GenerationRequest("x", 2.0, reqs[0].scenes, (), seed=0, sampling=SamplingSettings(ensemble="kazoo"))])
