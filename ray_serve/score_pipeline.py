@@ -67,6 +67,8 @@ class ScoreOptions:
     backbones: tuple[str, ...] = DEFAULT_BACKBONES
     window_s: float = 2.0  # the extraction's default window
     extract_workers: int = 0
+    extract_engine: str = "auto"  # see emsync_core.features.extract_plan.EXTRACT_ENGINES
+    beam_args: tuple[str, ...] = ()  # Beam pipeline options for the extraction (e.g. --runner=DataflowRunner)
     show_progress: bool = True
 
     def db_url(self) -> str:
@@ -325,15 +327,12 @@ def soundtrack_key(options: ScoreOptions, ids: _Ids, video_id: str) -> str:
 
 def run_score(options: ScoreOptions) -> ScoreSummary:
     """extract -> score -> record for a whole catalog; resumable and idempotent (see module docstring)."""
-    from beam_jobs.extract_pipeline import ExtractOptions, run_extract
-
     from emsync_core.scoring.report import collect_extracted
+    from ray_serve.extract_tasks import extract_for_score
 
     summary = ScoreSummary(out=options.out, db_url=options.db_url())
     started = time.perf_counter()
-    extract = run_extract(ExtractOptions(catalog=options.catalog, out=options.out, backbones=options.backbones,
-                                         window_s=options.window_s, workers=options.extract_workers,
-                                         show_progress=options.show_progress))
+    extract = extract_for_score(options)
     summary.timings["extract_s"] = extract.wall_s
     markers, extract_failures = collect_extracted(extract, options.out)
 

@@ -108,7 +108,7 @@ def _start(uri: str, request: Request, seed: int, mux: str) -> dict:
 @router.post("/score", status_code=202)
 def post_score(body: ScoreIn, request: Request) -> dict:
     """Score a video (or a catalog) by URI: a local path visible to the cluster, or gs://."""
-    if not store.is_gcs(body.uri) and not os.path.exists(body.uri):
+    if not store.is_remote(body.uri) and not os.path.exists(body.uri):
         raise HTTPException(400, f"{body.uri} does not exist")
     return _start(body.uri, request, body.seed, body.mux)
 
@@ -165,7 +165,7 @@ def get_soundtrack_file(soundtrack_id: int, kind: str, request: Request) -> File
     if row is None:
         raise HTTPException(404, "no such soundtrack")
     path = getattr(row, _FILE_KINDS[kind])
-    if store.is_gcs(path) or not os.path.exists(path):
+    if store.is_remote(path) or not os.path.exists(path):
         raise HTTPException(404, f"{path} is not a local file")
     return FileResponse(path, filename=os.path.basename(path))
 

@@ -46,7 +46,7 @@ app.add_typer(music.app, name="music")
 app.add_typer(study.app, name="study")
 app.command("export")(export.export)
 app.add_typer(emotion.app, name="emotion")
-app.command("score")(score.score)
+app.command("score", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(score.score)
 app.add_typer(query.app, name="query")
 
 if __name__ == "__main__":

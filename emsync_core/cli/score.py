@@ -5,14 +5,16 @@ from __future__ import annotations
 import typer
 
 from emsync_core.cli.options import given
+from emsync_core.features.extract_plan import EXTRACT_ENGINES
 from emsync_core.features.registry import DEFAULT_BACKBONES
 from rich.console import Console
 
 
 def score(
-    catalog: str = typer.Argument(None, help="A folder, a glob, a gs:// prefix or a manifest (.csv/.parquet of URIs)."),
+    ctx: typer.Context,
+    catalog: str = typer.Argument(None, help="A folder, a glob, a gs:// s3:// az:// prefix or a manifest (.csv/.parquet of URIs)."),
     out: str = typer.Option(..., "--out", help="Output folder (features, soundtracks, emsync.db)."),
-    db: str = typer.Option(None, "--db", help="Database URL (default sqlite:///<out>/emsync.db)."),
+    db: str = typer.Option(None, "--db", envvar="EMSYNC_DB_URL", help="Database URL (default sqlite:///<out>/emsync.db)."),
     address: str = typer.Option(None, "--address", help="An existing Ray cluster (default: start a local Ray)."),
     num_cpus: int = typer.Option(None, help="CPUs for the local Ray (default: all)."),
     seed: int = typer.Option(0, "--seed", help="Base seed (with --video/--scene: the new seed of that scene)."),
@@ -37,8 +39,10 @@ def score(
     classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function loading your own classifier."),
     generator_loader: str = typer.Option("emsync_core.music:load_generator", help="module:function loading your own generator."),
     workers: int = typer.Option(0, help="Beam workers for the extraction (0 = cores)."),
+    extract_engine: str = typer.Option(
+        "auto", help="auto: Beam locally or when Beam options name a --runner, Ray tasks on an --address cluster; beam; ray."),
 ) -> None:
-    """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing."""
+    """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing (extra args go to Beam)."""
     from emsync_core.music import SamplingSettings
     from emsync_core.render.master import MasterSettings
     from emsync_core.render.pipeline import MUX_MODES, RenderSettings
@@ -47,6 +51,8 @@ def score(
     console = Console(stderr=True)
     if mux not in MUX_MODES:
         raise typer.BadParameter(f"--mux must be one of {MUX_MODES}")
+    if extract_engine not in EXTRACT_ENGINES:
+        raise typer.BadParameter(f"--extract-engine must be one of {EXTRACT_ENGINES}")
     models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator=generator_loader,
                        generator_checkpoint=generator)
     if video is not None or scene is not None:
@@ -66,7 +72,8 @@ def score(
         render=RenderSettings(mux_mode=mux, master=MasterSettings(target_lufs=lufs)), models=models,
         generate_batch=generate_batch, classify_actors=classify_actors, generate_actors=generate_actors,
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,
-        backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers)
+        backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers,
+        extract_engine=extract_engine, beam_args=tuple(ctx.args))
     summary = run_score(options)
     print_summary(summary, console)
     raise typer.Exit(code=0 if summary.complete else 1)

@@ -40,7 +40,7 @@ def clean_partials(out_root: str, video_id: str) -> int:
     """Delete half-written files a killed run left in a video's output folder (local outputs; GCS
     uploads are atomic). Returns how many were removed."""
     folder = store.join(out_root, "soundtracks", video_id)
-    if store.is_gcs(folder) or not os.path.isdir(folder):
+    if store.is_remote(folder) or not os.path.isdir(folder):
         return 0
     stale = [p for p in Path(folder).iterdir() if p.name.startswith(".emsync-")]
     for p in stale:

@@ -120,7 +120,7 @@ class CreatedStudy:
 
 def _local_copy(uri: str, dest: Path) -> str:
     """Media must be a local file the server can stream; gs:// soundtracks are copied next to the study."""
-    if not store.is_gcs(uri):
+    if not store.is_remote(uri):
         return str(Path(uri).resolve())
     dest.parent.mkdir(parents=True, exist_ok=True)
     store.write_bytes_atomic(str(dest), store.read_bytes(uri))
