@@ -17,6 +17,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# A token in ~/.ray turns Ray's token authentication on by default, and the state API would then need
+# it: this cluster listens on 127.0.0.1 only and runs without.
+NODE_ENV_OVERRIDES = {"RAY_AUTH_MODE": "disabled"}
 START_TIMEOUT_S = 300.0  # a busy machine starts the dashboard slowly
 STOP_TIMEOUT_S = 20.0
 
@@ -63,19 +66,23 @@ class LocalCluster:
     def _spawn(self, args: list[str], index: int) -> None:
         log = open(Path(self._temp, f"node{index}.log"), "wb")
         self._procs.append(subprocess.Popen([_ray_cli(), "start", *args], stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True))
+                                            env={**os.environ, **NODE_ENV_OVERRIDES}, start_new_session=True))
 
     def start(self) -> "LocalCluster":
         self._temp = tempfile.mkdtemp(prefix="emsync-ray-")  # short: Ray's socket paths must fit in 107 bytes
         port, dashboard = free_port(), free_port()
         self.address, self.dashboard_url = f"127.0.0.1:{port}", f"http://127.0.0.1:{dashboard}"
-        self._spawn(["--head", "--port", str(port), "--temp-dir", self._temp, "--include-dashboard", "true",
-                     "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard),
-                     "--ray-client-server-port", str(free_port()), *self._node_args(0)], 0)
-        self._wait_for_nodes(1)
-        for index in range(1, self.nodes):
-            self._spawn(["--address", self.address, *self._node_args(index)], index)
-        self._wait_for_nodes(self.nodes)
+        try:
+            self._spawn(["--head", "--port", str(port), "--temp-dir", self._temp, "--include-dashboard", "true",
+                         "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard),
+                         "--ray-client-server-port", str(free_port()), *self._node_args(0)], 0)
+            self._wait_for_nodes(1)
+            for index in range(1, self.nodes):
+                self._spawn(["--address", self.address, *self._node_args(index)], index)
+            self._wait_for_nodes(self.nodes)
+        except BaseException:  # __exit__ never runs when __enter__ fails: stop what did start
+            self.stop()
+            raise
         return self
 
     def alive_node_ids(self) -> list[str]:
@@ -95,7 +102,6 @@ class LocalCluster:
                 pass
             time.sleep(0.5)
         logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(Path(self._temp).glob("node*.log")))
-        self.stop()
         raise RuntimeError(f"the local Ray cluster did not reach {count} nodes:\n{logs}")
 
     def stop(self) -> None:

@@ -21,12 +21,15 @@ from ray_serve.local_cluster import free_port
 from tests.score.conftest import BACKBONES, make_synthetic
 
 pytestmark = pytest.mark.slow
+# The worker pool starts each SDK worker as `python` from PATH: this interpreter's, with this checkout.
+SERVICE_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]),
+               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 RUN_FIELDS = {"seconds", "peak_rss_mb", "finished_at", "features_uri", "annotation_uris", "at", "message"}
 
 
 def _serve(module: str, *args: str, port: int, log: Path) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", module, *args], stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+                            start_new_session=True, env=SERVICE_ENV)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
         try:
