@@ -47,14 +47,25 @@ def _wait_all(refs: list[ray.ObjectRef]) -> None:
             log.warning("an extraction task failed for good: %s", exc)
 
 
+def _fitting_cpus(wanted: float) -> float:
+    """The unit's CPUs, capped at the largest node's: a request no node can meet would wait forever.
+    (No CPU node yet, as on an autoscaling cluster that starts empty: ask for all, the autoscaler adds one.)"""
+    largest = max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n["Alive"]), default=0.0)
+    if 0 < largest < wanted:
+        log.warning("the backbones ask for %.2f CPUs per video; the largest node has %.0f: asking for that", wanted, largest)
+        return largest
+    return wanted
+
+
 def run_extract_ray(options: ExtractOptions) -> ExtractSummary:
     """Extract the catalog's to-do videos as Ray tasks on the connected cluster (ray.init done)."""
     plan = plan_extraction(options.catalog, options.out, options.settings())
     if plan.todo:
         need = unit_resources(plan.settings)
-        task = extract_video_task.options(name=TASK_NAME, num_cpus=need.cpus, num_gpus=need.gpus,
+        cpus = _fitting_cpus(need.cpus)
+        task = extract_video_task.options(name=TASK_NAME, num_cpus=cpus, num_gpus=need.gpus,
                                           memory=need.memory_mb * MIB, scheduling_strategy="SPREAD")
-        threads = max(1, round(need.cpus))
+        threads = max(1, round(cpus))
         refs = [task.remote(plan.settings, options.out, ref, threads) for ref in plan.todo]
         waiter = threading.Thread(target=_wait_all, args=(refs,), name="ray-extract", daemon=True)
         waiter.start()
