@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from emsync_core.features.run_report import ExtractSummary, MarkerProgress, compile_tables, print_summary
-from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor, is_done
+from emsync_core.features.extract_plan import finish_extraction, plan_extraction
+from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
+from emsync_core.features.run_report import ExtractSummary, MarkerProgress
 from emsync_core.features.registry import DEFAULT_BACKBONES
 from emsync_core.media.cuts import CutSettings
 from emsync_core.media.scan import ScanSettings
-from emsync_core.store.catalog import VideoRef, list_catalog_uris, resolve_ref
-from emsync_core.store.faults import is_environment_fault
+from emsync_core.store.catalog import VideoRef
 
 
 @dataclass(frozen=True)
@@ -80,38 +78,14 @@ def pipeline_options(workers: int, beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-def _resolve_all(uris: list[str], layout: OutputLayout, settings: ExtractSettings):
-    """Stat every URI (in parallel: GCS round-trips) and split into to-do, already done, unreadable
-    (the input's fault) and faulted (storage / network / permission: retried by the next run)."""
-
-    def one(uri: str) -> tuple[str, VideoRef | Exception, bool]:
-        try:
-            ref = resolve_ref(uri)
-            return uri, ref, is_done(layout, ref, settings)
-        except Exception as exc:  # a vanished or unreadable object is that input's failure alone
-            return uri, exc, False
-
-    todo, done, unreadable, faulted = [], [], [], []
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        for uri, ref, finished in pool.map(one, uris):
-            if isinstance(ref, Exception):
-                (faulted if is_environment_fault(ref) else unreadable).append((uri, ref))
-            else:
-                (done if finished else todo).append(ref)
-    return todo, done, unreadable, faulted
-
-
 def run_extract(options: ExtractOptions, beam_args: list[str] | None = None) -> ExtractSummary:
     """Run the job to completion and return (and print) what happened."""
-    started = time.perf_counter()
-    settings = options.settings()
-    layout = OutputLayout(options.out)
+    plan = plan_extraction(options.catalog, options.out, options.settings())
     workers = options.workers or os.cpu_count() or 1
-    uris = list_catalog_uris(options.catalog)
-    todo, done, unreadable, faulted = _resolve_all(uris, layout, settings)
     threads = max(1, (os.cpu_count() or 1) // workers)
+    todo = plan.todo
 
-    progress = MarkerProgress(layout, todo, enabled=options.show_progress)
+    progress = MarkerProgress(plan.layout, todo, enabled=options.show_progress)
     if todo:
         result_box: dict[str, object] = {}
 
@@ -122,7 +96,7 @@ def run_extract(options: ExtractOptions, beam_args: list[str] | None = None) -> 
                         pipeline
                         | "Videos" >> beam.Create(todo)
                         | "Shard" >> beam.Reshuffle()
-                        | "Extract" >> beam.ParDo(ExtractVideoFn(settings, options.out, threads))
+                        | "Extract" >> beam.ParDo(ExtractVideoFn(plan.settings, options.out, threads))
                     )
             except BaseException as exc:  # surfaced in the driver below
                 result_box["error"] = exc
@@ -132,8 +106,4 @@ def run_extract(options: ExtractOptions, beam_args: list[str] | None = None) -> 
         progress.follow(worker)
         if "error" in result_box:
             raise result_box["error"]  # type: ignore[misc]
-    summary = ExtractSummary.collect(layout, todo, done, unreadable, settings, time.perf_counter() - started, faulted)
-    compile_tables(layout)
-    if options.show_progress:
-        print_summary(summary)
-    return summary
+    return finish_extraction(plan, options.show_progress)

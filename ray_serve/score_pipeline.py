@@ -70,6 +70,8 @@ class ScoreOptions:
     backbones: tuple[str, ...] = DEFAULT_BACKBONES
     window_s: float = 2.0  # the extraction's default window
     extract_workers: int = 0
+    extract_engine: str = "auto"  # see emsync_core.features.extract_plan.EXTRACT_ENGINES
+    beam_args: tuple[str, ...] = ()  # Beam pipeline options for the extraction (e.g. --runner=DataflowRunner)
     show_progress: bool = True
     brief: str = ""  # a scoring brief ("tense, orchestral, minor key"); see emsync_core/brief
     brief_rule: str = "centre"  # how the brief mixes with the scene moods: centre | replace
@@ -376,18 +378,15 @@ def run_score(options: ScoreOptions) -> ScoreSummary:
 
 
 def _run_score(options: ScoreOptions, recorder: Recorder, lease) -> ScoreSummary:
-    from beam_jobs.extract_pipeline import ExtractOptions, run_extract
-
     from emsync_core.scoring.report import collect_extracted
+    from ray_serve.extract_tasks import extract_for_score
 
     summary = ScoreSummary(out=options.out, db_url=options.db_url())
     started = time.perf_counter()
     options.mood_settings()  # a bad brief fails here, before any work
     if not others_live_in(recorder.sessions, options.out, lease.holder):
         summary.drafts_removed = clean_dead_drafts(options.out)  # what a killed run left half-written
-    extract = run_extract(ExtractOptions(catalog=options.catalog, out=options.out, backbones=options.backbones,
-                                         window_s=options.window_s, workers=options.extract_workers,
-                                         retry_failed=options.retry_failed, show_progress=options.show_progress))
+    extract = extract_for_score(options)
     summary.timings["extract_s"] = extract.wall_s
     markers, extract_failures = collect_extracted(extract, options.out)
     summary.faulted = list(extract.faulted)

@@ -225,7 +225,7 @@ def get_soundtrack_file(kind: Kind, request: Request, soundtrack_id: int = PathP
     if row is None:
         raise HTTPException(404, "no such soundtrack")
     path = getattr(row, _FILE_KINDS[kind])
-    if store.is_gcs(path) or not os.path.exists(path):
+    if store.is_remote(path) or not os.path.exists(path):
         raise HTTPException(404, "this file is not available from this server")
     return FileResponse(path, filename=os.path.basename(path))
 

@@ -34,7 +34,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def gcs_emulator(tmp_path_factory: pytest.TempPathFactory):
-    """A real gcp-storage-emulator on 127.0.0.1; the real google-cloud-storage client talks to it."""
+    """A real gcp-storage-emulator on 127.0.0.1: the store (gcsfs) talks to it; tests set it up with google-cloud-storage."""
     port = _free_port()
     data = tmp_path_factory.mktemp("gcs")
     process = subprocess.Popen(
@@ -55,14 +55,17 @@ def gcs_emulator(tmp_path_factory: pytest.TempPathFactory):
         pytest.fail("gcp-storage-emulator did not start")
     previous = os.environ.get("STORAGE_EMULATOR_HOST")
     os.environ["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
-    from emsync_core.store import gcs
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
 
-    gcs.client.cache_clear()
-    yield gcs.client()
+    from emsync_core.store import remote
+
+    remote.filesystem.cache_clear()  # gs:// now resolves to the emulator
+    yield storage.Client(project="emsync-local", credentials=AnonymousCredentials())
     process.terminate()
     process.wait(10)
     if previous is None:
         os.environ.pop("STORAGE_EMULATOR_HOST", None)
     else:
         os.environ["STORAGE_EMULATOR_HOST"] = previous
-    gcs.client.cache_clear()
+    remote.filesystem.cache_clear()

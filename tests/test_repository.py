@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 
 from tests.conftest import REPO
 
@@ -30,15 +29,10 @@ def test_lock_pins_every_requirement_exactly() -> None:
             assert name in names, f"{name} is in requirements.in but not pinned in requirements.lock"
 
 
-def test_schedule_and_container_configuration_parse() -> None:
-    cron = yaml.safe_load((REPO / "infra" / "schedule" / "nightly-score.yaml").read_text())
-    assert cron["kind"] == "CronJob" and cron["spec"]["concurrencyPolicy"] == "Forbid"
-    container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-    assert container["args"][0] == "score" and "--address" in container["args"]
-    dockerfile = (REPO / "infra" / "container" / "Dockerfile").read_text()
-    assert "bash infra/setup.sh" in dockerfile and 'ENTRYPOINT ["emsync"]' in dockerfile
+def test_dataflow_script_runs_the_extraction_on_the_dataflow_image() -> None:
+    """The manifests and the Dockerfile are checked in tests/cluster/test_manifests.py."""
     dataflow = (REPO / "infra" / "schedule" / "dataflow-extract.sh").read_text()
-    assert "--runner=DataflowRunner" in dataflow and "--sdk_container_image" in dataflow
+    assert "--runner=DataflowRunner" in dataflow and "--sdk_container_image" in dataflow and "emsync-dataflow:" in dataflow
 
 
 def test_sample_ships_with_its_attribution() -> None:

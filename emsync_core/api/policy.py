@@ -40,13 +40,13 @@ def video_in_roots(uri: str, roots: tuple[str, ...]) -> str | None:
     video files: a manifest or folder could name files outside the roots."""
     if not uri.lower().endswith(VIDEO_EXTENSIONS) or "\x00" in uri:
         return None
-    if store.is_gcs(uri):
+    if store.is_remote(uri):
         if "/../" in uri or uri.endswith("/..") or "/./" in uri:
             return None
-        return uri if any(store.is_gcs(r) and uri.startswith(r.rstrip("/") + "/") for r in roots) else None
+        return uri if any(store.is_remote(r) and uri.startswith(r.rstrip("/") + "/") for r in roots) else None
     real = os.path.realpath(uri)
     for root in roots:
-        if store.is_gcs(root):
+        if store.is_remote(root):
             continue
         base = os.path.realpath(root)
         if os.path.commonpath([real, base]) == base and os.path.isfile(real):

@@ -58,10 +58,18 @@ def bench_score(
     generator: str = typer.Option(None, help="Generator checkpoint (default: the shipped one)."),
     classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function of the classifier."),
     copies: int = typer.Option(1, help="Distinct copies of each video in the catalog (a catalog of many short clips)."),
+    nodes: int = typer.Option(0, help="Score on a local Ray cluster of this many nodes (and of 1, the baseline) instead."),
 ) -> None:
     """Seconds per minute of video for each stage of `emsync score` and the whole job; generation/video ratio."""
     from emsync_core.bench.score_bench import run_score_bench
     from emsync_core.scoring.models import ModelSpec
+
+    if nodes:
+        from emsync_core.bench.cluster_bench import run_cluster_bench
+
+        extra = [f"--{k.replace('_', '-')}={v}" for k, v in (("classifier", classifier), ("generator", generator)) if v]
+        run_cluster_bench(videos or [], out, nodes, num_cpus or 2, [*extra, f"--classifier-loader={classifier_loader}"])
+        return
 
     models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator_checkpoint=generator)
     run_score_bench(videos or [], out, {"num_cpus": num_cpus, "models": models}, copies)

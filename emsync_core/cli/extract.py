@@ -9,8 +9,8 @@ from emsync_core.features.registry import DEFAULT_BACKBONES
 
 def extract(
     ctx: typer.Context,
-    catalog: str = typer.Argument(..., help="A folder, a glob, a gs:// prefix, or a manifest (.csv/.parquet of URIs)."),
-    out: str = typer.Option(..., "--out", help="Output folder or gs:// prefix."),
+    catalog: str = typer.Argument(..., help="A folder, a glob, a gs:// s3:// az:// prefix, or a manifest (.csv/.parquet of URIs)."),
+    out: str = typer.Option(..., "--out", help="Output folder or object store prefix (gs://, s3://, az://)."),
     backbones: str = typer.Option(
         ",".join(DEFAULT_BACKBONES),
         help="Comma-separated registered names or module:Class of your own backbones.",

@@ -5,13 +5,15 @@ from __future__ import annotations
 import typer
 
 from emsync_core.cli.options import given
+from emsync_core.features.extract_plan import EXTRACT_ENGINES
 from emsync_core.features.registry import DEFAULT_BACKBONES
 from emsync_core.music.ensemble import ENSEMBLE_HELP
 from rich.console import Console
 
 
 def score(
-    catalog: str = typer.Argument(None, help="A folder, a glob, a gs:// prefix or a manifest (.csv/.parquet of URIs)."),
+    ctx: typer.Context,
+    catalog: str = typer.Argument(None, help="A folder, a glob, a gs:// s3:// az:// prefix or a manifest (.csv/.parquet of URIs)."),
     out: str = typer.Option(..., "--out", help="Output folder (features, soundtracks, emsync.db)."),
     db: str = typer.Option(None, "--db", envvar="EMSYNC_DB_URL", help="Database URL (default sqlite:///<out>/emsync.db; env EMSYNC_DB_URL keeps a password off the command line)."),
     address: str = typer.Option(None, "--address", help="An existing Ray cluster (default: start a local Ray)."),
@@ -50,8 +52,10 @@ def score(
     summary_json: str = typer.Option(None, "--summary-json", help="Also write the run's summary as JSON to this file ('-' = stdout)."),
     wait: float = typer.Option(0.0, "--wait", min=0, help="Seconds to wait for another live run of the same catalog and configuration (default: exit 5 at once)."),
     enhance_audio: bool = typer.Option(False, "--enhance-audio", help="Restore the original audio's high band when it is band-limited (duck mode)."),
+    extract_engine: str = typer.Option(
+        "auto", help="auto: Beam locally or when Beam options name a --runner, Ray tasks on an --address cluster; beam; ray."),
 ) -> None:
-    """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing.
+    """Give every video of a catalog a soundtrack; rerunning resumes and duplicates nothing (extra args go to Beam).
 
     Exit codes: 0 complete (bad inputs recorded, within --max-failures); 1 crashed; 2 wrong arguments or
     catalog; 3 more bad inputs than --max-failures; 4 database, storage or network fault (nothing marked
@@ -71,6 +75,8 @@ def score(
             parse_ensemble(ensemble)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
+    if extract_engine not in EXTRACT_ENGINES:
+        raise typer.BadParameter(f"--extract-engine must be one of {EXTRACT_ENGINES}")
     models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator=generator_loader,
                        generator_checkpoint=generator)
     if moods is not None:
@@ -104,7 +110,7 @@ def score(
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,
         backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers,
         brief=brief, brief_rule=brief_rule, normalise_catalog=normalise_catalog,
-        retry_failed=retry_failed, lease_wait_s=wait)
+        retry_failed=retry_failed, lease_wait_s=wait, extract_engine=extract_engine, beam_args=tuple(ctx.args))
     summary = run_score(options)
     print_summary(summary, console)
     code = exit_code(summary, max_failures)

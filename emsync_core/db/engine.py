@@ -17,9 +17,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def default_url(out: str) -> str:
-    """sqlite:///<out>/emsync.db next to the outputs (a gs:// output needs an explicit --db)."""
-    if store.is_gcs(out):
-        raise ValueError("an output on gs:// needs --db (e.g. a PostgreSQL URL)")
+    """sqlite:///<out>/emsync.db next to the outputs (an object store output needs an explicit --db)."""
+    if store.is_remote(out):
+        raise ValueError("an output on an object store (gs://, s3://, az://) needs --db (e.g. a PostgreSQL URL)")
     path = Path(out).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path / 'emsync.db'}"

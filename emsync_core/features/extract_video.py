@@ -46,7 +46,7 @@ class ExtractSettings:
 
 @dataclass(frozen=True)
 class OutputLayout:
-    """Where one extraction run's outputs live under `root` (a folder or gs:// prefix)."""
+    """Where one extraction run's outputs live under `root` (a folder or object store prefix)."""
 
     root: str
 

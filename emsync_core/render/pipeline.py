@@ -108,7 +108,7 @@ def _sha256(path: str) -> str:
 
 
 def _local_video(uri: str, tmp: str) -> str:
-    if not store.is_gcs(uri):
+    if not store.is_remote(uri):
         return uri
     local = os.path.join(tmp, "input" + Path(uri).suffix)
     with store.open_read(uri) as src, open(local, "wb") as dst:
@@ -174,8 +174,8 @@ def render(job: RenderJob, settings: RenderSettings = RenderSettings()) -> Rende
         targets = {k: f"{job.out_prefix}.{k}" for k in ("mid", "flac", "wav", "png", ext)}
         sums = {k: _sha256(files[k]) for k in targets}
         for key, target in targets.items():  # the commit: renames (or uploads) only after everything exists
-            staged = target if store.is_gcs(target) else store.scratch_path_for(target, f".{key}")
-            if store.is_gcs(target):
+            staged = target if store.is_remote(target) else store.scratch_path_for(target, f".{key}")
+            if store.is_remote(target):
                 store.put_file_atomic(files[key], target)
             else:
                 shutil.move(files[key], staged)

@@ -175,7 +175,7 @@ class Heartbeat:
 def clean_dead_drafts(out_root: str) -> int:
     """Delete half-written files (drafts of feature Parquet, markers, soundtracks) a dead run left under a
     local output folder. Call only while holding the lease and with no other live run in the folder."""
-    if store.is_gcs(out_root):  # GCS uploads are atomic: nothing half-written is ever visible
+    if store.is_remote(out_root):  # GCS uploads are atomic: nothing half-written is ever visible
         return 0
     removed = 0
     for folder in DRAFT_FOLDERS:

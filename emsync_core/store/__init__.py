@@ -1,1 +1,1 @@
-"""URIs (local paths and gs://), listing, atomic writes and Parquet schemas."""
+"""URIs (local paths and object stores: gs://, s3://, az://), listing, atomic writes and Parquet schemas."""

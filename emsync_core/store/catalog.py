@@ -1,4 +1,4 @@
-"""A catalog of videos: a folder, a glob, a gs:// prefix, or a manifest (CSV/Parquet of URIs).
+"""A catalog of videos: a folder, a glob, an object store prefix (gs://, s3://, az://), or a manifest (CSV/Parquet of URIs).
 
 Each video gets a stable id from its URI and content key, so an unchanged file is recognised on a
 rerun and a changed one is new work.
@@ -59,12 +59,12 @@ def _manifest_uris(manifest: str) -> list[str]:
     column = next((c for c in MANIFEST_URI_COLUMNS if c in table.column_names), None)
     if column is None:
         raise CatalogError(f"manifest {manifest} needs one of the columns {MANIFEST_URI_COLUMNS}")
-    base = os.path.dirname(manifest) if not store.is_gcs(manifest) else None
+    base = os.path.dirname(manifest) if not store.is_remote(manifest) else None
     uris = []
     for value in table.column(column).to_pylist():
         if not value:
             continue
-        if base is not None and not store.is_gcs(value) and not os.path.isabs(value):
+        if base is not None and not store.is_remote(value) and not os.path.isabs(value):
             value = os.path.join(base, value)
         uris.append(value)
     return uris
@@ -77,15 +77,15 @@ def list_catalog_uris(catalog: str) -> list[str]:
         uris = _manifest_uris(catalog)
     elif any(ch in catalog for ch in "*?["):
         uris = [u for u in store.list_glob(catalog) if _is_video(u)]
-    elif store.is_gcs(catalog):
+    elif store.is_remote(catalog):
         uris = [u for u in store.list_prefix(catalog) if _is_video(u)] or ([catalog] if store.exists(catalog) else [])
     elif os.path.isdir(catalog):
         uris = [u for u in store.list_prefix(catalog) if _is_video(u)]
     elif os.path.isfile(catalog):
         uris = [catalog]
     else:
-        raise CatalogError(f"catalog {catalog!r} is neither a folder, a file, a glob, a manifest nor a gs:// prefix")
-    return sorted({u if store.is_gcs(u) else os.path.abspath(u) for u in uris})
+        raise CatalogError(f"catalog {catalog!r} is neither a folder, a file, a glob, a manifest nor an object store prefix")
+    return sorted({u if store.is_remote(u) else os.path.abspath(u) for u in uris})
 
 
 def resolve_ref(uri: str) -> VideoRef:

@@ -137,7 +137,7 @@ def _local_copy(uri: str, dest: Path) -> str:
         data = store.read_bytes(uri)
     except FileNotFoundError:
         hint = " (a relative path: upgrade the database with any `emsync` command run from the scoring folder)" \
-            if not store.is_gcs(uri) and not os.path.isabs(uri) else ""
+            if not store.is_remote(uri) and not os.path.isabs(uri) else ""
         raise MediaError("soundtrack", f"file not found: {uri}{hint}") from None
     dest.parent.mkdir(parents=True, exist_ok=True)
     store.write_bytes_atomic(str(dest), data)
