@@ -187,7 +187,7 @@ class VideoScan:
         self.report.n_frames = n
         if probe.duration_s and duration < 0.9 * probe.duration_s - 0.5:
             cut = f"cut off: decoded {duration:.2f} s of the {probe.duration_s:.2f} s the container states"
-            self.report.damage = self.report.damage or cut
+            self.report.damage = cut if self.report.damage is None else f"{cut} ({self.report.damage})"
             self.report.warnings.append(cut)
         # The last window reaches the end of the last frame, even past its nominal end: a tail shorter
         # than a frame interval holds no frame start to open a window of its own.

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 # The worker pool starts each SDK worker as `python` from PATH: this interpreter's, with this checkout.
 SERVICE_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]),
                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-RUN_FIELDS = {"seconds", "peak_rss_mb", "finished_at", "features_uri", "annotation_uris", "at", "message"}
+RUN_FIELDS = {"seconds", "stage_s", "peak_rss_mb", "finished_at", "features_uri", "annotation_uris", "at", "message"}
 
 
 def _serve(module: str, *args: str, port: int, log: Path) -> subprocess.Popen:

@@ -60,6 +60,7 @@ def test_killed_run_resumes_without_duplicates(media, checkpoints, private_dir, 
         assert s.scalar(select(func.count()).select_from(Failure)) == 1
         runs = s.scalars(select(Run)).all()
         assert len(runs) == 1 and runs[0].status == "incomplete"  # the restart resumed the killed run
-        expected = sorted(Path(p).name for t in tracks for p in (t.midi_uri, t.audio_uri, t.video_uri, t.plot_uri))
+        expected = sorted(Path(p).name for t in tracks
+                          for p in (t.midi_uri, t.audio_uri, t.render["stem_wav_uri"], t.video_uri, t.plot_uri))
     on_disk = sorted(p.name for p in out.glob("soundtracks/*/*") if p.is_file())
     assert on_disk == expected  # one file of each kind per soundtrack, nothing half-written left over

@@ -99,7 +99,7 @@ def test_every_video_gets_a_consistent_soundtrack_and_bad_input_a_failure_row(fi
     assert synthetic.cuts_s == pytest.approx(SYNTHETIC_CUTS, abs=0.05)
     assert synthetic.render["mux_mode_used"] == "duck" and synthetic.render["speech_spans"]
     files = sorted(p.name for p in Path(options.out, "soundtracks").rglob("*") if p.is_file())
-    assert len(files) == 4 * n_good and not [f for f in files if f.startswith(".")]
+    assert len(files) == 5 * n_good and not [f for f in files if f.startswith(".")]  # mid, flac, wav stem, video, plot
 
 
 def test_rerun_does_no_work_and_duplicates_nothing(first_run, options):
@@ -114,6 +114,19 @@ def test_rerun_does_no_work_and_duplicates_nothing(first_run, options):
         assert s.scalar(select(Failure.attempts)) == 2
 
 
+def assert_unchanged_outside(old, new, start_s: float, end_s: float) -> None:
+    """The notes starting outside a re-scored scene are the same (notes sounding into it are cut at its
+    start). Each render writes a tempo map on the bar lines and the new scene moves some of them, so an
+    onset may shift by a MIDI tick's rounding (well under 2 ms), never more."""
+
+    def outside(pm):
+        return sorted((n.pitch, n.start) for i in pm.instruments for n in i.notes if n.start < start_s - 1e-3 or n.start >= end_s)
+
+    before, after = outside(old), outside(new)
+    assert [p for p, _ in after] == [p for p, _ in before]
+    assert max((abs(a - b) for (_, a), (_, b) in zip(after, before)), default=0.0) < 0.002
+
+
 def test_regenerating_one_scene_keeps_the_rest(first_run, options):
     """With the SHIPPED generator (the default): the new scene is real model output spliced into the rest."""
     parent = next(r for r in first_run.scored if len(r.conditions) >= 2)
@@ -123,11 +136,7 @@ def test_regenerating_one_scene_keeps_the_rest(first_run, options):
     assert record.regenerated_scene == scene["scene_index"] and record.scene_seeds == {str(scene["scene_index"]): 7}
     old, new = midi_tools.load(Path(parent.midi_uri).read_bytes()), midi_tools.load(Path(record.midi_uri).read_bytes())
 
-    def notes_outside(pm):  # notes sounding into the scene are cut at its start: compare onsets and pitches
-        return sorted((round(n.start, 3), n.pitch) for i in pm.instruments for n in i.notes
-                      if n.start < scene["start_s"] - 1e-3 or n.start >= scene["end_s"])
-
-    assert notes_outside(new) == notes_outside(old)
+    assert_unchanged_outside(old, new, scene["start_s"], scene["end_s"])
     assert video_md5(record.video_uri) == video_md5(parent.video_uri)
     d = durations(record.video_uri)
     assert abs(d["audio"] - d["video"]) < 0.1
@@ -163,12 +172,7 @@ def test_mood_overrides_rescore_only_the_changed_scene_and_keep_the_verdicts(fir
     assert verdict < 0.5  # the classifier's own verdict stays beside the override
     assert all(c["source"] == "classifier" for k, c in by_scene.items() if k != scene.scene_index)
     old, new = midi_tools.load(Path(current.parent.midi_uri).read_bytes()), midi_tools.load(Path(row.midi_uri).read_bytes())
-
-    def notes_outside(pm):
-        return sorted((round(n.start, 3), n.pitch) for i in pm.instruments for n in i.notes
-                      if n.start < scene.start_s - 1e-3 or n.start >= scene.end_s)
-
-    assert notes_outside(new) == notes_outside(old)
+    assert_unchanged_outside(old, new, scene.start_s, scene.end_s)
 
 
 def test_http_api_scores_a_posted_uri_and_serves_results(first_run, options, media):
