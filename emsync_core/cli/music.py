@@ -24,6 +24,7 @@ def parse_scene(text: str) -> tuple[float, float, float]:
 def train_cmd(
     preset: str = typer.Option("small", help="Model size preset: small, reference, tiny."),
     minutes: float = typer.Option(55.0, help="Wall-clock training budget."),
+    max_steps: int = typer.Option(None, help="Also stop after this many optimiser steps."),
     out: Path = typer.Option(None, help="Checkpoint path (default: the shipped small checkpoint)."),
     cache: Path = typer.Option(None, help="Tokenised dataset .npz (built when missing)."),
     rebuild_cache: bool = typer.Option(False, help="Re-tokenise the MIDI sources."),
@@ -56,7 +57,7 @@ def train_cmd(
         typer.echo(f"tokenised cache: {cache}")
         return
     settings = TrainSettings(
-        preset=preset, minutes=minutes, batch=batch, lr=lr, threads=threads, save_every_min=save_every_min,
+        preset=preset, minutes=minutes, max_steps=max_steps, batch=batch, lr=lr, threads=threads, save_every_min=save_every_min,
         init=str(init) if init else None, bf16=bf16, labelled_weight=labelled_weight, start_share=start_share,
         device=device, shard_mib=shard_mib,
     )

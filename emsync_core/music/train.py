@@ -25,6 +25,7 @@ CHORD_WEIGHT = 10.0
 class TrainSettings:
     preset: str = "small"
     minutes: float = 55.0
+    max_steps: int | None = None  # also stop after this many steps: a reproducible run whatever the machine's speed
     batch: int = 8
     lr: float = 1e-3
     warmup_steps: int = 100
@@ -146,9 +147,10 @@ def train(cache: Path, out: Path, settings: TrainSettings, log_path: Path | None
             log.write(json.dumps({"checkpoint": record["history"][-1]}) + "\n")
             log.flush()
 
-    while (elapsed := time.time() - t0) < budget:
+    while (elapsed := time.time() - t0) < budget and (settings.max_steps is None or step < settings.max_steps):
+        progress = elapsed / budget if settings.max_steps is None else max(elapsed / budget, step / settings.max_steps)
         for g in opt.param_groups:
-            g["lr"] = lr_at(settings, step, elapsed / budget)
+            g["lr"] = lr_at(settings, step, progress)
         batch = ds.sample(
             "train", settings.batch, cfg.context, rng, Dropout(),
             labelled_weight=settings.labelled_weight, start_share=settings.start_share,

@@ -12,7 +12,8 @@ from emsync_core.music.vocab import VOCAB
 
 
 def _settings(**kw) -> TrainSettings:
-    return TrainSettings(preset="tiny", minutes=0.05, batch=2, save_every_min=10.0, val_batches=2, **kw)
+    """A step count, not a time budget, ends these runs: the same work however loaded the machine is."""
+    return TrainSettings(preset="tiny", minutes=10.0, max_steps=40, batch=2, save_every_min=10.0, val_batches=2, **kw)
 
 
 def test_train_learns_saves_and_continues(small_cache, tmp_path):
@@ -26,6 +27,7 @@ def test_train_learns_saves_and_continues(small_cache, tmp_path):
 
     second = tmp_path / "second.safetensors"
     rec2 = train(small_cache, second, _settings(init=str(first), seed=1))
+    assert rec["steps"] == 40 and rec2["steps"] == 80
     assert rec2["steps"] > rec["steps"] and rec2["tokens_seen"] > rec["tokens_seen"]
     assert [s["steps"] for s in rec2["stages"]] == [rec["steps"], rec2["steps"]]
     assert rec2["stages"][1]["settings"]["init"] == str(first)
