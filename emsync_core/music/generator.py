@@ -230,10 +230,14 @@ class Generator:
 
     def _step(self, rows: list[_Row], cache: KVCache) -> torch.Tensor:
         """One cached step: the newest token of every row in, next-token logits out."""
-        n = len(rows[0].seq.tokens)
-        toks = torch.tensor([[r.seq.tokens[-1]] for r in rows], device=self.device)
-        logits, _ = self.model(toks, self._conditions(rows, n - 1, n), cache)
-        return logits[:, -1]
+        nan = float("nan")
+        return self.model.step(
+            [r.seq.tokens[-1] for r in rows],
+            [r.seq.token_valence[-1] if r.valence else nan for r in rows],
+            [r.seq.token_arousal[-1] for r in rows],
+            [r.seq.boundary[-1] for r in rows],
+            cache,
+        )
 
     def _sample(self, active: list[_Sequence], logits: torch.Tensor) -> None:
         """Valence guidance (twin rows follow the conditioned ones) and cues, then one sampled token per sequence."""

@@ -12,6 +12,7 @@ weight on the tonic, inside the sampling nucleus, left 30 s pieces with two or t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +89,7 @@ class TonalCentre:
 
     def __init__(self) -> None:
         self.counts = np.zeros(12)
-        self._tonics: dict[bool, int] = {}
+        self._tonics: dict[bool, int | None] = {}
 
     def add(self, token: int) -> None:
         if not VOCAB.is_on(token):
@@ -99,10 +100,9 @@ class TonalCentre:
             self._tonics.clear()
 
     def tonic(self, major: bool) -> int | None:
-        if self.counts.sum() < TONIC_MIN_NOTES or np.ptp(self.counts) == 0:
-            return None
-        if major not in self._tonics:
-            self._tonics[major] = int(np.argmax(key_scores(self.counts, slice(0, 12) if major else slice(12, 24))))
+        if major not in self._tonics:  # asked every step, changed only by a pitched note
+            settled = self.counts.sum() >= TONIC_MIN_NOTES and np.ptp(self.counts) > 0
+            self._tonics[major] = int(np.argmax(key_scores(self.counts, slice(0, 12) if major else slice(12, 24)))) if settled else None
         return self._tonics[major]
 
     def key(self, valence: float) -> tuple[int, bool]:
@@ -117,10 +117,15 @@ class TonalCentre:
 
 
 def cue_logits(valence: float, centre: TonalCentre, strength: float, gains: CueGains = CueGains()) -> torch.Tensor:
-    """(V,) logit offsets for the next token of a scene with this valence; zeros at V = 0 or strength 0."""
+    """(V,) logit offsets for the next token of a scene with this valence; zeros at V = 0 or strength 0.
+    Shared between calls (asked every step, it changes only with the scene or the tonic): do not modify."""
+    return _cue_logits(valence, centre.tonic(valence > 0) if valence != 0 else None, strength, gains)
+
+
+@functools.lru_cache(maxsize=1024)  # a few scenes' valences x 12 tonics per soundtrack
+def _cue_logits(valence: float, tonic: int | None, strength: float, gains: CueGains) -> torch.Tensor:
     v = strength * valence
     out = v * gains.register * REGISTER + max(v, 0.0) * gains.articulation * RELEASE
-    tonic = centre.tonic(valence > 0) if valence != 0 else None
     if tonic is not None:
         major = int(valence > 0)
         out = out + abs(v) * (gains.tonic * TONIC[major, tonic] + gains.third * THIRD[major, tonic] - gains.outside * OUTSIDE[major, tonic])

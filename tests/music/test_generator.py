@@ -13,7 +13,7 @@ import torch
 from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition, load_generator
 from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT
 from emsync_core.music.generator import _Sequence
-from emsync_core.music.model import Conditions
+from emsync_core.music.model import Conditions, ScalarEmbedding
 from emsync_core.music.sampling import guided, sample_rows
 from emsync_core.music.vocab import VOCAB
 from emsync_core.render.midi import cut_markers
@@ -189,3 +189,13 @@ def test_kv_cache_buffers_are_written_in_place(tiny_generator):
     model(toks[:, :1], one, cache)
     assert cache.keys[0] is buffer and cache.tokens == 6
     assert cache.select(torch.tensor([1])).keys[0].shape[0] == 1
+
+
+def test_scalar_embedding_memo_follows_weight_updates():
+    emb = ScalarEmbedding(8, 4)
+    before = emb.rows([0.5])
+    with torch.no_grad():
+        emb.mlp[2].bias.add_(1.0)  # an optimizer step or a load: in place
+    assert torch.allclose(emb.rows([0.5]), before + 1.0)
+    both = emb.rows([float("nan"), 0.5])
+    assert torch.allclose(both, torch.stack([emb.null, emb(torch.tensor([0.5]))[0]]).detach())
