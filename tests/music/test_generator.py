@@ -15,7 +15,7 @@ from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT
 from emsync_core.music.generator import _Sequence
 from emsync_core.music.model import Conditions, ScalarEmbedding
 from emsync_core.music.sampling import guided, sample_rows
-from emsync_core.music.vocab import VOCAB
+from emsync_core.music.vocab import GROUPS, VOCAB
 from emsync_core.render.midi import cut_markers
 
 
@@ -199,3 +199,18 @@ def test_scalar_embedding_memo_follows_weight_updates():
     assert torch.allclose(emb.rows([0.5]), before + 1.0)
     both = emb.rows([float("nan"), 0.5])
     assert torch.allclose(both, torch.stack([emb.null, emb(torch.tensor([0.5]))[0]]).detach())
+
+
+def test_a_scene_of_opposite_valence_moves_to_the_parallel_key():
+    # white notes in a V < 0 scene are A minor; the V > 0 scene after it is cued in A major, not in
+    # C major (the relative major shares every note, so the turn would not be heard)
+    req = GenerationRequest("m", 10.0, (SceneCondition(0.0, -0.8, 0.0), SceneCondition(4.0, 0.8, 0.0)), (), seed=0)
+    s = _Sequence(req, torch.Generator(), use_boundary=True)
+    for p in (60, 64, 67, 72, 65, 69, 62, 67, 71, 60):
+        s.push(VOCAB.note_on(GROUPS.index("piano"), p))
+        s.push(VOCAB.shift(25))  # 0.2 s
+    assert s.centre.tonic(False) == 9 and s.centre.tonic(True) == 0  # still in the V < 0 scene
+    s.push(VOCAB.shift(125))
+    s.push(VOCAB.shift(125))  # 4.0 s: the second scene
+    assert s.token_valence[-1] == 0.8 and s.centre.tonic(True) == 9
+    assert s.centre.key(0.8) == (9, True)
