@@ -24,6 +24,7 @@ from emsync_core.music.checkpoint import CheckpointMeta
 from emsync_core.music.generator import Generator
 from emsync_core.music.labels import MinMaxScaler
 from emsync_core.music.model import PRESETS, MusicTransformer
+from emsync_core.music.vocab import MAX_SHIFT_STEPS, STEP_S
 
 STEADY_STEPS = 32  # timed full-window steps per row (the reference-size window: 8, each costs seconds)
 #: seeds of the real-time measurement: tokens per second of music vary a lot between seeds (one 60 s
@@ -47,8 +48,11 @@ class SpeedRow:
         return self.tokens / self.wall_s
 
 
-def _requests(batch: int, n_tokens: int, duration_s: float = 3600.0) -> list[GenerationRequest]:
+def _requests(batch: int, n_tokens: int) -> list[GenerationRequest]:
+    """Requests that stop at `n_tokens`: no token moves time by more than the longest TIMESHIFT, so
+    the duration is never reached first (and the arrangement, untimed, has no hour of bars to fill)."""
     sampling = SamplingSettings(max_tokens=n_tokens)
+    duration_s = n_tokens * MAX_SHIFT_STEPS * STEP_S
     return [
         GenerationRequest(f"bench{i}", duration_s, (SceneCondition(0.0, 0.3, 0.3),), (5.0, 10.0), seed=i, sampling=sampling)
         for i in range(batch)
