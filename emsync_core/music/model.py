@@ -80,9 +80,8 @@ class ScalarEmbedding(nn.Module):
         super().__init__()
         self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.GELU(), nn.Linear(hidden, out))
         self.null = nn.Parameter(torch.randn(out) * 0.02)
-        self._watched = (*self.mlp.parameters(), self.null)  # in-place updates bump their _version
         self._memo: dict[float | None, torch.Tensor] = {}
-        self._memo_version: tuple[int, ...] = ()
+        self._memo_version: tuple[tuple[int, int], ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         missing = torch.isnan(x)
@@ -93,7 +92,9 @@ class ScalarEmbedding(nn.Module):
         """(B, out) embeddings of one scalar per row, memoised by value: a scene's V/A and the
         boundary offset repeat for hundreds of decode steps, and at batch 1 the five small ops of
         the MLP cost more than a layer's matmuls. The memo is dropped when any weight changes."""
-        version = tuple(p._version for p in self._watched)
+        first, second = self.mlp[0], self.mlp[2]
+        # updated in place (_version) or swapped (.to(), load_state_dict(assign=True): data_ptr)
+        version = tuple((p._version, p.data_ptr()) for p in (first.weight, first.bias, second.weight, second.bias, self.null))
         if version != self._memo_version:
             self._memo, self._memo_version = {}, version
         out = []
@@ -254,9 +255,9 @@ class MusicTransformer(nn.Module):
     ) -> torch.Tensor:
         """(B, V) next-token logits after one more token per row; the cache is advanced.
 
-        The decode loop's hot path: at batch 1 a step is a few hundred kFLOPs, so its time is the
-        per-operator overhead of eager PyTorch. The same arithmetic as forward() with fewer
-        operators: no module calls, the scalar embeddings memoised, the rotary embedding of queries
+        The decode loop's hot path: at batch 1 a step is a few MFLOPs, so its time is per-operator
+        overhead and reading the weights and cache, not arithmetic. The same arithmetic as
+        forward() with fewer operators: no module calls, the scalar embeddings memoised, the rotary embedding of queries
         and keys as one matmul with a precomputed rotation, the cache written by index.
         """
         b, d, h = len(tokens), self.cfg.d_model, self.cfg.n_heads
@@ -280,9 +281,12 @@ class MusicTransformer(nn.Module):
 
     def _step_weights(self) -> list[tuple]:
         """Per block, the tensors step() uses, gathered once: module attribute look-ups cost more
-        than the arithmetic at batch 1. Parameters are updated in place (training, loading,
-        .to()), so the gathered references stay current."""
-        if "_gathered" not in self.__dict__:
+        than the arithmetic at batch 1. Training, loading and .to() update the Parameter objects
+        in place, so the references stay current; they are gathered again if the objects are
+        replaced (load_state_dict(assign=True))."""
+        first = self.blocks[0].qkv.weight
+        if self.__dict__.get("_gathered_from") is not first:
+            self.__dict__["_gathered_from"] = first
             self.__dict__["_gathered"] = [
                 ((b.ln1.weight, b.ln1.bias, b.ln1.eps), b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias,
                  (b.ln2.weight, b.ln2.bias, b.ln2.eps), b.ff[0].weight, b.ff[0].bias, b.ff[2].weight, b.ff[2].bias)

@@ -13,7 +13,7 @@ import torch
 from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition, load_generator
 from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT
 from emsync_core.music.generator import _Sequence
-from emsync_core.music.model import Conditions, ScalarEmbedding
+from emsync_core.music.model import Conditions, MusicTransformer, ScalarEmbedding
 from emsync_core.music.sampling import guided, sample_rows
 from emsync_core.music.vocab import GROUPS, VOCAB
 from emsync_core.render.midi import cut_markers
@@ -214,3 +214,23 @@ def test_a_scene_of_opposite_valence_moves_to_the_parallel_key():
     s.push(VOCAB.shift(125))  # 4.0 s: the second scene
     assert s.token_valence[-1] == 0.8 and s.centre.tonic(True) == 9
     assert s.centre.key(0.8) == (9, True)
+
+
+def test_step_follows_replaced_weights(tiny_generator):
+    # the decode step gathers weights once; a model loaded with assign=True must not keep the old ones
+    import copy
+
+    model = copy.deepcopy(tiny_generator.model)
+    toks = torch.randint(6, VOCAB.size, (1, 4))
+    cond = Conditions(torch.zeros(1), torch.zeros(1), torch.zeros(1, 4), torch.zeros(1, 4), torch.zeros(1, 4))
+    with torch.inference_mode():
+        _, cache = model(toks, cond, keep_cache=True)
+        model.step([7], [0.0], [0.0], [1.0], cache)
+    state = {k: v + 0.01 for k, v in model.state_dict().items()}
+    model.load_state_dict(state, assign=True)
+    fresh = MusicTransformer(model.cfg).eval()
+    fresh.load_state_dict(state)
+    with torch.inference_mode():
+        _, c1 = model(toks, cond, keep_cache=True)
+        _, c2 = fresh(toks, cond, keep_cache=True)
+        assert torch.allclose(model.step([7], [0.0], [0.0], [1.0], c1), fresh.step([7], [0.0], [0.0], [1.0], c2), atol=1e-5)
