@@ -34,8 +34,12 @@ BASS_RANGE = (28, 52)  # E1..E3, where bass notes are moved by octaves
 PAD_LOW = 55  # held harmony is voiced in the octave from G3
 #: scenes at or above this arousal get drums (in line-ups that have drums)
 DRUMS_AROUSAL = 0.3
-#: (GM drum note, beats in the bar) of the backbeat: kick 1+3, snare 2+4, closed hi-hat on eighths
-BACKBEAT = ((36, (0.0, 2.0)), (38, (1.0, 3.0)), (42, tuple(x / 2 for x in range(8))))
+#: scenes at or above this arousal get sixteenth hi-hats instead of eighths: the drums carry the
+#: arousal as the rest does (more notes per second), instead of one fixed pattern for every high scene
+BUSY_AROUSAL = 0.6
+#: (GM drum note, beats in the bar) of the backbeat: kick 1+3, snare 2+4; closed hi-hat added below
+BACKBEAT = ((36, (0.0, 2.0)), (38, (1.0, 3.0)))
+HI_HAT = 42
 DRUM_HIT_S = 0.1
 #: the model sometimes never releases a note (one held 18 s over three chords); no note is held
 #: longer than two bars - the bar fills keep the harmony sounding after it
@@ -125,7 +129,7 @@ def fill_bars(roles: dict[str, list[Note]], duration_s: float, fallback: list[in
 
 def backbeat(scenes: tuple[SceneCondition, ...], duration_s: float, model_drums: list[Note]) -> list[Note]:
     """The model's drums inside high-arousal scenes, plus a backbeat on each such bar where the
-    model played fewer than two drum hits; louder with arousal."""
+    model played fewer than two drum hits; louder and busier with arousal."""
     starts = [s.start_s for s in scenes]
 
     def arousal(t: float) -> float:
@@ -138,11 +142,12 @@ def backbeat(scenes: tuple[SceneCondition, ...], duration_s: float, model_drums:
         if a < DRUMS_AROUSAL or lo >= duration_s or len(_sounding(out, lo, lo + BAR_S)) >= 2:
             continue
         velocity = int(60 + 40 * a)
-        for pitch, beats in BACKBEAT:
+        per_beat = 4 if a >= BUSY_AROUSAL else 2
+        for pitch, beats in (*BACKBEAT, (HI_HAT, tuple(x / per_beat for x in range(4 * per_beat)))):
             for b in beats:
                 t = lo + b * BEAT_S
                 if t < duration_s:
-                    out.append(Note(DRUMS, pitch, t, min(duration_s, t + DRUM_HIT_S), velocity - 15 * (pitch == 42)))
+                    out.append(Note(DRUMS, pitch, t, min(duration_s, t + DRUM_HIT_S), velocity - 15 * (pitch == HI_HAT)))
     return out
 
 

@@ -216,6 +216,7 @@ def scene_valence_following(gen: Generator, s: EvalSettings) -> dict:
             scenes = (SceneCondition(0.0, -0.8 * sign, 0.0), SceneCondition(half, 0.8 * sign, 0.0))
             reqs.append(GenerationRequest(f"vscene{k}_{sign}", 2 * half, scenes, (half,), seed=3500 + k, sampling=s.sampling))
     follows = 0
+    major: dict[bool, list[bool]] = {True: [], False: []}  # the half's key mode, by its valence sign
     for r, out in zip(reqs, run_batched(gen, reqs, s.batch_size)):
         notes = notes_of(out)
         first = [n for n in notes if n.start < half]
@@ -224,7 +225,15 @@ def scene_valence_following(gen: Generator, s: EvalSettings) -> dict:
             continue
         v1, v2 = (vibenet_valence(to_midi_bytes(part)) for part in (first, second))
         follows += (v2 > v1) == (r.scenes[1].valence > 0)
-    return {"requests": len(reqs), "share_positive_scene_judged_more_positive": follows / len(reqs)}
+        for part, scene in ((first, r.scenes[0]), (second, r.scenes[1])):
+            major[scene.valence > 0].append(metrics.key_mode(part) == "major")
+    return {
+        "requests": len(reqs),
+        "share_positive_scene_judged_more_positive": follows / len(reqs),
+        # judge-free: Krumhansl-Schmuckler mode of each half
+        "major_share_positive_half": float(np.mean(major[True])),
+        "major_share_negative_half": float(np.mean(major[False])),
+    }
 
 
 def render(midi_bytes: bytes) -> np.ndarray:
@@ -448,7 +457,9 @@ def print_report(r: dict, console: Console) -> None:
     t.add_row("  same grid at V = +/-0.8: vs note density / mean velocity", f"{a['valenced_spearman_density']:.3f} / {a['valenced_spearman_velocity']:.3f}")
     sc = r["scene_following"]
     t.add_row("two-scene requests: high-arousal scene denser", f"{sc['share_high_arousal_scene_denser']:.3f}")
-    t.add_row("two-scene requests: positive-valence scene judged more positive (vibenet)", f"{r['scene_valence_following']['share_positive_scene_judged_more_positive']:.3f}")
+    sv = r["scene_valence_following"]
+    t.add_row(f"two-scene requests: positive-valence scene judged more positive (vibenet, n={sv['requests']})", f"{sv['share_positive_scene_judged_more_positive']:.3f}")
+    t.add_row("  major-key share of the positive / negative halves", f"{sv['major_share_positive_half']:.2f} / {sv['major_share_negative_half']:.2f}")
     v = r["valence_control"]
     t.add_row(f"vibenet: V=+0.8 beats V=-0.8 ({v['pairs']} pairs, guidance {v['valence_guidance']}, cues {v['valence_cues']})", f"{v['share_positive_beats_negative']:.3f}")
     t.add_row("  mean vibenet valence V=+0.8 / V=-0.8", f"{v['mean_vibenet_valence_pos']:.3f} / {v['mean_vibenet_valence_neg']:.3f}")

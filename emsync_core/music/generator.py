@@ -47,6 +47,7 @@ class _Sequence:
     forced: list[int] = field(default_factory=list)  # decoder-written tokens still to emit
     held: dict[int, int] = field(default_factory=dict)  # NOTE_OFF token -> step before which it is banned
     cut_chords: int = 0
+    mode_major: bool | None = None  # the mode of the last scene with a valence sign
     velocity_bin: int = DEFAULT_VELOCITY_BIN
     started: float = 0.0
     finished_at: float | None = None
@@ -92,6 +93,7 @@ class _Sequence:
         self.centre.add(tok)
         if VOCAB.is_shift(tok):
             self.cursor += VOCAB.shift_steps(tok)
+            self._follow_mode()
         elif VOCAB.is_on(tok):
             off = tok - VOCAB.on0 + VOCAB.off0
             self.mask[off] = off in self.held  # its NOTE_OFF becomes allowed (after a held chord's beat)
@@ -114,6 +116,15 @@ class _Sequence:
             self.boundary.append(float("nan"))
         else:
             self.boundary.append(min(BOUNDARY_MAX_S, self.pending[0] - self.now) if self.pending else BOUNDARY_MAX_S)
+
+    def _follow_mode(self) -> None:
+        """At the first step into a scene whose valence sign differs from the last signed scene's,
+        the tonal centre changes mode (to the parallel key)."""
+        v = self.scene_va()[0]
+        if v != 0 and self.mode_major is not None and (v > 0) != self.mode_major:
+            self.centre.change_mode(v > 0)
+        if v != 0:
+            self.mode_major = v > 0
 
     def _queue_cut_chord(self) -> None:
         """The accented chord after a cut's CHORD (cut_chords.py); its notes are held for a beat."""
@@ -230,10 +241,14 @@ class Generator:
 
     def _step(self, rows: list[_Row], cache: KVCache) -> torch.Tensor:
         """One cached step: the newest token of every row in, next-token logits out."""
-        n = len(rows[0].seq.tokens)
-        toks = torch.tensor([[r.seq.tokens[-1]] for r in rows], device=self.device)
-        logits, _ = self.model(toks, self._conditions(rows, n - 1, n), cache)
-        return logits[:, -1]
+        nan = float("nan")
+        return self.model.step(
+            [r.seq.tokens[-1] for r in rows],
+            [r.seq.token_valence[-1] if r.valence else nan for r in rows],
+            [r.seq.token_arousal[-1] for r in rows],
+            [r.seq.boundary[-1] for r in rows],
+            cache,
+        )
 
     def _sample(self, active: list[_Sequence], logits: torch.Tensor) -> None:
         """Valence guidance (twin rows follow the conditioned ones) and cues, then one sampled token per sequence."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -78,11 +80,31 @@ class ScalarEmbedding(nn.Module):
         super().__init__()
         self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.GELU(), nn.Linear(hidden, out))
         self.null = nn.Parameter(torch.randn(out) * 0.02)
+        self._memo: dict[float | None, torch.Tensor] = {}
+        self._memo_version: tuple[tuple[int, int], ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         missing = torch.isnan(x)
         y = self.mlp(torch.nan_to_num(x, nan=0.0).unsqueeze(-1))
         return torch.where(missing.unsqueeze(-1), self.null.expand_as(y), y)
+
+    def rows(self, values: list[float]) -> torch.Tensor:
+        """(B, out) embeddings of one scalar per row, memoised by value: a scene's V/A and the
+        boundary offset repeat for hundreds of decode steps, and at batch 1 the five small ops of
+        the MLP cost more than a layer's matmuls. The memo is dropped when any weight changes."""
+        first, second = self.mlp[0], self.mlp[2]
+        # updated in place (_version) or swapped (.to(), load_state_dict(assign=True): data_ptr)
+        version = tuple((p._version, p.data_ptr()) for p in (first.weight, first.bias, second.weight, second.bias, self.null))
+        if version != self._memo_version:
+            self._memo, self._memo_version = {}, version
+        out = []
+        for v in values:
+            key = None if math.isnan(v) else v
+            if key not in self._memo:
+                with torch.inference_mode(False), torch.no_grad():  # usable outside inference mode too
+                    self._memo[key] = self(torch.tensor([v], dtype=self.null.dtype, device=self.null.device))[0]
+            out.append(self._memo[key])
+        return torch.stack(out) if len(out) > 1 else out[0].unsqueeze(0)
 
 
 def rotary_tables(positions: int, dh: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,6 +112,18 @@ def rotary_tables(positions: int, dh: int) -> tuple[torch.Tensor, torch.Tensor]:
     inv = 1.0 / (10000 ** (torch.arange(0, dh, 2, dtype=torch.float32) / dh))
     ang = torch.outer(torch.arange(positions, dtype=torch.float32), inv)
     return ang.cos(), ang.sin()
+
+
+def rotation_matrices(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """(positions, Dh, Dh): `x @ R[p]` applies rotary() at position p to a (..., Dh) row in one matmul."""
+    n, half = cos.shape
+    r = cos.new_zeros(n, 2 * half, 2 * half)
+    i = torch.arange(half)
+    r[:, 2 * i, 2 * i] = cos
+    r[:, 2 * i + 1, 2 * i + 1] = cos
+    r[:, 2 * i, 2 * i + 1] = sin
+    r[:, 2 * i + 1, 2 * i] = -sin
+    return r
 
 
 def rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, start: int) -> torch.Tensor:
@@ -171,6 +205,7 @@ class MusicTransformer(nn.Module):
         self.head.weight = self.tok.weight
         self.drop = nn.Dropout(cfg.dropout)
         self.apply(self._init)
+        self.register_buffer("rotations", rotation_matrices(*rotary_tables(cfg.context + N_PREFIX, d // cfg.n_heads)), persistent=False)
 
     @staticmethod
     def _init(m: nn.Module) -> None:
@@ -201,6 +236,11 @@ class MusicTransformer(nn.Module):
                 cache = KVCache.empty(self.cfg, tokens.shape[0], x)
             out_slice = slice(N_PREFIX, None)
         else:
+            if tokens.shape[1] == 1 and not self.training:
+                return self.step(
+                    tokens[:, 0].tolist(), cond.token_valence[:, 0].tolist(), cond.token_arousal[:, 0].tolist(),
+                    cond.boundary[:, 0].tolist(), cache,
+                ).unsqueeze(1), cache
             x = self.embed_tokens(tokens, cond, cache.tokens)
             out_slice = slice(None)
         x = self.drop(x)
@@ -209,3 +249,47 @@ class MusicTransformer(nn.Module):
         if cache is not None:
             cache.length += x.shape[1]
         return self.head(self.ln_f(x[:, out_slice])), cache
+
+    def step(
+        self, tokens: list[int], token_valence: list[float], token_arousal: list[float], boundary: list[float], cache: KVCache
+    ) -> torch.Tensor:
+        """(B, V) next-token logits after one more token per row; the cache is advanced.
+
+        The decode loop's hot path: at batch 1 a step is a few MFLOPs, so its time is per-operator
+        overhead and reading the weights and cache, not arithmetic. The same arithmetic as
+        forward() with fewer operators: no module calls, the scalar embeddings memoised, the rotary embedding of queries
+        and keys as one matmul with a precomputed rotation, the cache written by index.
+        """
+        b, d, h = len(tokens), self.cfg.d_model, self.cfg.n_heads
+        pos, end = cache.length, cache.length + 1
+        # float32 as in embed_tokens; NaN stays NaN (the null vector)
+        offsets = [float(np.float32(BOUNDARY_MAX_S) - np.float32(min(max(v, 0.0), BOUNDARY_MAX_S))) for v in boundary]
+        x = self.tok.weight[tokens] + torch.cat([self.pos.weight[cache.tokens].expand(b, -1), self.boundary.rows(offsets)], dim=-1)
+        x = x + self.local_valence.rows(token_valence) + self.local_arousal.rows(token_arousal)
+        rot = self.rotations[pos]
+        for i, (ln1, qkv_w, qkv_b, proj_w, proj_b, ln2, ff1_w, ff1_b, ff2_w, ff2_b) in enumerate(self._step_weights()):
+            qkv = F.linear(F.layer_norm(x, (d,), *ln1), qkv_w, qkv_b).view(b, 3, h, d // h)
+            qk = qkv[:, :2] @ rot
+            keys, values = cache.keys[i], cache.values[i]
+            keys.select(2, pos).copy_(qk[:, 1])
+            values.select(2, pos).copy_(qkv[:, 2])
+            att = F.scaled_dot_product_attention(qk[:, 0].unsqueeze(2), keys.narrow(2, 0, end), values.narrow(2, 0, end))
+            x = x + F.linear(att.reshape(b, d), proj_w, proj_b)
+            x = x + F.linear(F.gelu(F.linear(F.layer_norm(x, (d,), *ln2), ff1_w, ff1_b)), ff2_w, ff2_b)
+        cache.length = end
+        return F.linear(F.layer_norm(x, (d,), self.ln_f.weight, self.ln_f.bias, self.ln_f.eps), self.head.weight)
+
+    def _step_weights(self) -> list[tuple]:
+        """Per block, the tensors step() uses, gathered once: module attribute look-ups cost more
+        than the arithmetic at batch 1. Training, loading and .to() update the Parameter objects
+        in place, so the references stay current; they are gathered again if the objects are
+        replaced (load_state_dict(assign=True))."""
+        first = self.blocks[0].qkv.weight
+        if self.__dict__.get("_gathered_from") is not first:
+            self.__dict__["_gathered_from"] = first
+            self.__dict__["_gathered"] = [
+                ((b.ln1.weight, b.ln1.bias, b.ln1.eps), b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias,
+                 (b.ln2.weight, b.ln2.bias, b.ln2.eps), b.ff[0].weight, b.ff[0].bias, b.ff[2].weight, b.ff[2].bias)
+                for b in self.blocks
+            ]
+        return self.__dict__["_gathered"]

@@ -12,6 +12,7 @@ weight on the tonic, inside the sampling nucleus, left 30 s pieces with two or t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,11 +85,23 @@ class TonalCentre:
     """Pitch-class counts of the pitched NOTE_ONs so far, and the tonic of their best-fitting key in
     a given mode (Krumhansl-Schmuckler). Fitting in the requested mode means a piece turns minor by
     settling on the relative minor of the notes it already plays (C major -> A minor) rather than by
-    fighting them; the profile cue then gives that tonic the weight of a home note."""
+    fighting them; the profile cue then gives that tonic the weight of a home note.
+
+    Within a piece the mode changes to the parallel key instead (A minor -> A major, see
+    change_mode): the relative key shares every note with the old one, so a scene whose valence
+    turns would otherwise sound like the last one, re-centred.
+    """
 
     def __init__(self) -> None:
         self.counts = np.zeros(12)
-        self._tonics: dict[bool, int] = {}
+        self._tonics: dict[bool, int | None] = {}
+        self.pinned: dict[bool, int] = {}  # mode -> tonic kept since a change of mode
+
+    def change_mode(self, to_major: bool) -> None:
+        """The music turns to the other mode (a scene of the opposite valence): keep the tonic of
+        the mode it leaves, so the new scene moves to the parallel key (3 of 7 scale notes change)."""
+        tonic = self.tonic(not to_major)
+        self.pinned = {} if tonic is None else {to_major: tonic}
 
     def add(self, token: int) -> None:
         if not VOCAB.is_on(token):
@@ -99,10 +112,11 @@ class TonalCentre:
             self._tonics.clear()
 
     def tonic(self, major: bool) -> int | None:
-        if self.counts.sum() < TONIC_MIN_NOTES or np.ptp(self.counts) == 0:
-            return None
-        if major not in self._tonics:
-            self._tonics[major] = int(np.argmax(key_scores(self.counts, slice(0, 12) if major else slice(12, 24))))
+        if major in self.pinned:
+            return self.pinned[major]
+        if major not in self._tonics:  # asked every step, changed only by a pitched note
+            settled = self.counts.sum() >= TONIC_MIN_NOTES and np.ptp(self.counts) > 0
+            self._tonics[major] = int(np.argmax(key_scores(self.counts, slice(0, 12) if major else slice(12, 24)))) if settled else None
         return self._tonics[major]
 
     def key(self, valence: float) -> tuple[int, bool]:
@@ -117,10 +131,15 @@ class TonalCentre:
 
 
 def cue_logits(valence: float, centre: TonalCentre, strength: float, gains: CueGains = CueGains()) -> torch.Tensor:
-    """(V,) logit offsets for the next token of a scene with this valence; zeros at V = 0 or strength 0."""
+    """(V,) logit offsets for the next token of a scene with this valence; zeros at V = 0 or strength 0.
+    Shared between calls (asked every step, it changes only with the scene or the tonic): do not modify."""
+    return _cue_logits(valence, centre.tonic(valence > 0) if valence != 0 else None, strength, gains)
+
+
+@functools.lru_cache(maxsize=1024)  # a few scenes' valences x 12 tonics per soundtrack
+def _cue_logits(valence: float, tonic: int | None, strength: float, gains: CueGains) -> torch.Tensor:
     v = strength * valence
     out = v * gains.register * REGISTER + max(v, 0.0) * gains.articulation * RELEASE
-    tonic = centre.tonic(valence > 0) if valence != 0 else None
     if tonic is not None:
         major = int(valence > 0)
         out = out + abs(v) * (gains.tonic * TONIC[major, tonic] + gains.third * THIRD[major, tonic] - gains.outside * OUTSIDE[major, tonic])

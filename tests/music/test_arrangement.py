@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition
-from emsync_core.music.arrange import BAR_S, arrange, parts_to_midi
+from emsync_core.music.arrange import BAR_S, arrange, backbeat, parts_to_midi
 from emsync_core.music.cut_chords import voicing
 from emsync_core.music.ensemble import PRESETS, parse_ensemble
 from emsync_core.music.generator import _Sequence
@@ -58,6 +58,16 @@ def test_arrangement_deals_roles_and_fills_silence():
     assert soundtrack_stats(midi, (3.0,), 12.0).empty_windows == 0
     no_drums = arrange(notes, scenes, 12.0, PRESETS["strings"])
     assert {p.role for p in no_drums} == {"melody", "harmony", "bass"}
+
+
+def test_drums_get_busier_with_arousal():
+    # the backbeat carries arousal like the rest of the music: more hits per bar in a more aroused scene
+    scenes = (SceneCondition(0.0, 0.0, 0.4), SceneCondition(4 * BAR_S, 0.0, 0.9))
+    drums = backbeat(scenes, 8 * BAR_S, [])
+    calm = [n for n in drums if n.start < 4 * BAR_S]
+    busy = [n for n in drums if n.start >= 4 * BAR_S]
+    assert len(busy) > len(calm) > 0
+    assert not backbeat((SceneCondition(0.0, 0.0, 0.0),), 8 * BAR_S, [])
 
 
 def test_drums_only_music_still_gets_pitched_notes():

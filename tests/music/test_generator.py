@@ -13,9 +13,9 @@ import torch
 from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition, load_generator
 from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT
 from emsync_core.music.generator import _Sequence
-from emsync_core.music.model import Conditions
+from emsync_core.music.model import Conditions, MusicTransformer, ScalarEmbedding
 from emsync_core.music.sampling import guided, sample_rows
-from emsync_core.music.vocab import VOCAB
+from emsync_core.music.vocab import GROUPS, VOCAB
 from emsync_core.render.midi import cut_markers
 
 
@@ -189,3 +189,48 @@ def test_kv_cache_buffers_are_written_in_place(tiny_generator):
     model(toks[:, :1], one, cache)
     assert cache.keys[0] is buffer and cache.tokens == 6
     assert cache.select(torch.tensor([1])).keys[0].shape[0] == 1
+
+
+def test_scalar_embedding_memo_follows_weight_updates():
+    emb = ScalarEmbedding(8, 4)
+    before = emb.rows([0.5])
+    with torch.no_grad():
+        emb.mlp[2].bias.add_(1.0)  # an optimizer step or a load: in place
+    assert torch.allclose(emb.rows([0.5]), before + 1.0)
+    both = emb.rows([float("nan"), 0.5])
+    assert torch.allclose(both, torch.stack([emb.null, emb(torch.tensor([0.5]))[0]]).detach())
+
+
+def test_a_scene_of_opposite_valence_moves_to_the_parallel_key():
+    # white notes in a V < 0 scene are A minor; the V > 0 scene after it is cued in A major, not in
+    # C major (the relative major shares every note, so the turn would not be heard)
+    req = GenerationRequest("m", 10.0, (SceneCondition(0.0, -0.8, 0.0), SceneCondition(4.0, 0.8, 0.0)), (), seed=0)
+    s = _Sequence(req, torch.Generator(), use_boundary=True)
+    for p in (60, 64, 67, 72, 65, 69, 62, 67, 71, 60):
+        s.push(VOCAB.note_on(GROUPS.index("piano"), p))
+        s.push(VOCAB.shift(25))  # 0.2 s
+    assert s.centre.tonic(False) == 9 and s.centre.tonic(True) == 0  # still in the V < 0 scene
+    s.push(VOCAB.shift(125))
+    s.push(VOCAB.shift(125))  # 4.0 s: the second scene
+    assert s.token_valence[-1] == 0.8 and s.centre.tonic(True) == 9
+    assert s.centre.key(0.8) == (9, True)
+
+
+def test_step_follows_replaced_weights(tiny_generator):
+    # the decode step gathers weights once; a model loaded with assign=True must not keep the old ones
+    import copy
+
+    model = copy.deepcopy(tiny_generator.model)
+    toks = torch.randint(6, VOCAB.size, (1, 4))
+    cond = Conditions(torch.zeros(1), torch.zeros(1), torch.zeros(1, 4), torch.zeros(1, 4), torch.zeros(1, 4))
+    with torch.inference_mode():
+        _, cache = model(toks, cond, keep_cache=True)
+        model.step([7], [0.0], [0.0], [1.0], cache)
+    state = {k: v + 0.01 for k, v in model.state_dict().items()}
+    model.load_state_dict(state, assign=True)
+    fresh = MusicTransformer(model.cfg).eval()
+    fresh.load_state_dict(state)
+    with torch.inference_mode():
+        _, c1 = model(toks, cond, keep_cache=True)
+        _, c2 = fresh(toks, cond, keep_cache=True)
+        assert torch.allclose(model.step([7], [0.0], [0.0], [1.0], c1), fresh.step([7], [0.0], [0.0], [1.0], c2), atol=1e-5)
