@@ -56,7 +56,8 @@ def _render_steps(scored: list) -> dict[str, float]:
 
 
 def run_score_bench(videos: list[str], out: str, options_kwargs: dict, copies: int = 1) -> dict:
-    from ray_serve.score_pipeline import ScoreOptions, run_score
+    from emsync_core.scoring.options import ScoreOptions
+    from ray_serve.score_pipeline import run_score
 
     root = Path(out)
     run_out = root / f"run-{int(time.time())}"
