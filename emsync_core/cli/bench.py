@@ -61,8 +61,10 @@ def bench_score(
     classifier_loader: str = typer.Option(DEFAULT_CLASSIFIER, help="module:function of the classifier."),
     copies: int = typer.Option(1, help="Distinct copies of each video in the catalog (a catalog of many short clips)."),
     nodes: int = typer.Option(0, help="Score on a local Ray cluster of this many nodes (and of 1, the baseline) instead."),
+    baseline: bool = typer.Option(False, "--baseline", help="First run the sequential job (extract all, then score) on the same catalog, as the baseline."),
 ) -> None:
-    """Seconds per minute of video for each stage of `emsync score` and the whole job; generation/video ratio."""
+    """Seconds per minute of video for each stage of `emsync score` and the whole job (extraction and
+    scoring overlapped); generation/video ratio."""
     from emsync_core.bench.score_bench import run_score_bench
     from emsync_core.scoring.models import ModelSpec
 
@@ -74,7 +76,7 @@ def bench_score(
         return
 
     models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator_checkpoint=generator)
-    run_score_bench(videos or [], out, {"num_cpus": num_cpus, "models": models}, copies)
+    run_score_bench(videos or [], out, {"num_cpus": num_cpus, "models": models}, copies, baseline)
 
 
 @app.command("enhance")

@@ -56,6 +56,7 @@ def score(
     summary_json: str = typer.Option(None, "--summary-json", help="Also write the run's summary as JSON to this file ('-' = stdout)."),
     wait: float = typer.Option(0.0, "--wait", min=0, help="Seconds to wait for another live run of the same catalog and configuration (default: exit 5 at once)."),
     enhance_audio: bool = typer.Option(False, "--enhance-audio", help="Restore the original audio's high band when it is band-limited (duck mode)."),
+    overlap: bool = typer.Option(True, "--overlap/--no-overlap", help="Score each video as soon as its features are complete, while the rest are extracted (--no-overlap: extract the whole catalog first)."),
     extract_engine: str = typer.Option(
         "auto", help="auto: Beam locally or when Beam options name a --runner, Ray tasks on an --address cluster; beam; ray."),
 ) -> None:
@@ -113,7 +114,7 @@ def score(
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,
         backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers,
         brief=brief, brief_rule=brief_rule, normalise_catalog=normalise_catalog,
-        retry_failed=retry_failed, lease_wait_s=wait, extract_engine=extract_engine, beam_args=tuple(ctx.args))
+        retry_failed=retry_failed, lease_wait_s=wait, overlap=overlap, extract_engine=extract_engine, beam_args=tuple(ctx.args))
     summary = run_score(options)
     print_summary(summary, console)
     code = exit_code(summary, max_failures)

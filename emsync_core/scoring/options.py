@@ -48,6 +48,13 @@ class ScoreOptions:
     normalise_catalog: bool = False  # spread scene V/A relative to the catalog's other scenes
     retry_failed: bool = False  # re-extract inputs with a dead letter (after fixing them, or a decoder)
     lease_wait_s: float = 0.0  # how long to wait for another live run of the same key before giving up
+    # score each video as soon as its features are complete, while the extraction goes on (not with
+    # normalise_catalog, which needs every video's scenes first); False: extract everything, then score
+    overlap: bool = True
+
+    @property
+    def overlapped(self) -> bool:
+        return self.overlap and not self.normalise_catalog
 
     def mood_settings(self, norm: CatalogNorm | None = None) -> MoodSettings:
         """The brief parsed (BriefError on an unknown word) with the rule and the catalog normalisation."""

@@ -4,15 +4,22 @@ every database write, and what a video's failure at any stage means. An engine (
 the stages (stages.py) on its workers and calls back here with each stage's typed output.
 
     run_score(options, engine)
-      lease + heartbeat -> drafts clean-up -> engine.extract -> record videos / dead letters -> open run
-      -> skip done variants -> engine.score(run, jobs): classify+plan -> generate -> finish
+      lease + heartbeat -> drafts clean-up -> open run -> engine.extract (on a thread)
+      -> JobFeed: each video whose features complete is recorded, skipped when its variant exists,
+         else handed to engine.score: classify+plan -> generate -> finish
       -> run.planned / run.generated / run.finished record as results arrive -> close run
+
+Overlapped (the default), a video is scored while the others are still being extracted; sequential
+(`overlap=False`, and always with catalog normalisation, which needs every scene first) extracts
+the whole catalog before the first video is scored. Both make the same records and files.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
 import pyarrow.parquet as pq
@@ -32,6 +39,9 @@ from emsync_core.scoring.plan import Chunk
 from emsync_core.scoring.report import ScoreSummary, VideoProgress, collect_extracted
 from emsync_core.scoring.stages import MESSAGE_CHARS, PlannedVideo, PlanSettings, VideoJob
 from emsync_core.store import uri as store
+from emsync_core.store.catalog import list_catalog_uris
+
+STAT_THREADS = 16  # stat round-trips to object stores run in parallel
 
 
 class ScoreEngine(Protocol):
@@ -42,8 +52,9 @@ class ScoreEngine(Protocol):
     def start(self, options: ScoreOptions) -> float:
         """Bring the workers' engine up; the seconds it took (0 when already up)."""
 
-    def score(self, run: "ScoreRun", jobs: list[VideoJob]) -> None:
-        """Run every job through the stages, calling run.planned / run.generated / run.finished."""
+    def score(self, run: "ScoreRun", feed: "JobFeed") -> None:
+        """Run every job the feed hands over through the stages (polling it until it is closed), calling
+        run.planned / run.generated / run.finished with their outputs."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,82 @@ def catalog_norm(models: ModelSpec, markers: list[VideoFacts], out: str) -> Cata
     return fit_catalog_norm(va) if va else None
 
 
+def catalog_uris(catalog: str) -> set[str]:
+    """The catalog's videos as the extraction's markers name them (local paths resolved); a wrong
+    catalog raises here. One that cannot be stat-ed is left to the extraction's report."""
+    def one(uri: str) -> str:
+        try:
+            return store.stat(uri).uri
+        except Exception:
+            return uri
+
+    uris = list_catalog_uris(catalog)
+    with ThreadPoolExecutor(STAT_THREADS) as pool:
+        return set(pool.map(one, uris))
+
+
+def _stamp(uri: str) -> str:
+    try:
+        st = store.stat(uri)
+    except OSError:
+        return ""
+    return f"{st.size}:{st.content_key}"
+
+
+def _finished(extract: ExtractSummary) -> Future:
+    future: Future = Future()
+    future.set_result(extract)
+    return future
+
+
+class JobFeed:
+    """Extracted videos handed to the stages: while the extraction runs, each whose completion marker
+    appears (overlapped); once it is over, every one its report names that was not handed over yet.
+    Each goes through ScoreRun.accept (recorded, skipped when done), as in a sequential run."""
+
+    def __init__(self, run: "ScoreRun", extraction: Future, catalog: set[str]) -> None:
+        self.run, self.extraction, self.catalog = run, extraction, catalog
+        self.closed = False
+        self._seen: set[str] = set()
+        self._markers = store.join(run.options.out, "videos")
+        # markers already there belong to earlier extractions (maybe with other settings): only the
+        # finished extraction's report says whether they count
+        self._before = {u: _stamp(u) for u in store.list_prefix(self._markers, "*.json")} if catalog else {}
+
+    def take(self) -> list[VideoJob]:
+        """The jobs ready since the last call (never waits); `closed` once the extraction is over."""
+        if self.closed:
+            return []
+        done = self.extraction.done()  # before the markers: none written before it ended is missed
+        facts = self._fresh_markers() if self.catalog else []
+        if done:
+            extract = self.extraction.result()  # an extraction that crashed stops the run here
+            markers, failures = collect_extracted(extract, self.run.options.out)
+            facts += [f for f in markers if f.video_id not in self._seen | {g.video_id for g in facts}]
+            self.run.extracted(extract, markers, failures)
+            self.closed = True
+        jobs = []
+        for f in facts:
+            self._seen.add(f.video_id)
+            job = self.run.accept(f)
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    def _fresh_markers(self) -> list[VideoFacts]:
+        fresh = []
+        for uri in store.list_prefix(self._markers, "*.json"):
+            if uri.rsplit("/", 1)[-1].removesuffix(".json") in self._seen or self._before.get(uri) == _stamp(uri):
+                continue
+            try:
+                facts = VideoFacts.from_marker(json.loads(store.read_bytes(uri)))
+            except (OSError, ValueError):  # vanished meanwhile: the extraction's report decides
+                continue
+            if facts.uri in self.catalog:  # another catalog's run may share the output folder
+                fresh.append(facts)
+        return fresh
+
+
 @dataclass
 class _InFlight:
     """A video between classify and finish: its plan and the generated parts gathered so far."""
@@ -85,8 +172,9 @@ class _InFlight:
 
 
 class ScoreRun:
-    """The driver's side of one run: engines call `planned`, `generated`, `finished` and `crashed` with
-    each stage's output; every database write of the scoring stages happens here."""
+    """The driver's side of one run: the feed calls `accept` and `extracted`, engines call `planned`,
+    `generated`, `finished` and `crashed` with each stage's output; every database write of a scoring
+    run happens here."""
 
     def __init__(self, options: ScoreOptions, recorder: Recorder, lease: RunLeaseHandle) -> None:
         self.options, self.recorder, self.lease = options, recorder, lease
@@ -94,6 +182,7 @@ class ScoreRun:
         self.settings: PlanSettings = options.plan_settings()
         self.ids: ModelIds | None = None
         self.run_id = ""
+        self.catalog_id: int | None = None
         self.jobs: dict[str, VideoJob] = {}
         self._flying: dict[str, _InFlight] = {}
         self._parts: dict[str, tuple[str, Chunk]] = {}  # request id -> (video id, chunk)
@@ -106,58 +195,70 @@ class ScoreRun:
         started = time.perf_counter()
         if not others_live_in(recorder.sessions, options.out, self.lease.holder):
             summary.drafts_removed = clean_dead_drafts(options.out)  # what a killed run left half-written
-        extract = engine.extract(options)
-        summary.timings["extract_s"] = extract.wall_s
-        markers, extract_failures = collect_extracted(extract, options.out)
-        summary.faulted = list(extract.faulted)
-
-        catalog_id = recorder.ensure_catalog(options.catalog)
-        self.ids = model_identities(options.models)
-        norm = catalog_norm(options.models, markers, options.out) if options.normalise_catalog else None
-        self.settings = options.plan_settings(norm)
-        config = options.identity_config() | ({"catalog_normalisation": norm.to_dict()} if norm else {})
-        self.run_id, summary.resumed = recorder.open_run(
-            "score", options.run_key(), catalog_uri=options.catalog, out_uri=options.out, config=config,
-            code_version=__version__, model_versions={"classifier": asdict(self.ids.classifier), "generator": asdict(self.ids.generator)})
-        self.lease.set_run_id(self.run_id)
-        summary.run_id = self.run_id
-        for facts in markers:
-            recorder.record_video(facts, status="extracted", catalog_id=catalog_id)
-        for rec in extract_failures:
-            recorder.record_failure(rec, run_id=self.run_id)
-        summary.failed.extend(extract_failures)
-        summary.damaged = [f for f in markers if f.damage]
-
-        for facts in markers:
-            job = self.admit(facts)
-            if job is not None:
-                self.jobs[job.video_id] = job
-        summary.video_seconds = sum(j.duration_s for j in self.jobs.values())
-        if self.jobs:
+        with ThreadPoolExecutor(1, thread_name_prefix="extract") as pool:
+            if options.overlapped:
+                catalog = catalog_uris(options.catalog)
+                self._open(None)
+                feed, total = JobFeed(self, pool.submit(engine.extract, replace(options, show_progress=False)), catalog), len(catalog)
+            else:
+                extract = engine.extract(options)
+                markers, failures = collect_extracted(extract, options.out)
+                self._open(catalog_norm(options.models, markers, options.out) if options.normalise_catalog else None)
+                feed, total = JobFeed(self, _finished(extract), set()), len(markers) + len(failures)
             summary.timings["ray_init_s"] = engine.start(options)
             t0 = time.perf_counter()
-            with VideoProgress(len(self.jobs), enabled=options.show_progress) as self.progress:
-                engine.score(self, list(self.jobs.values()))
-            for video_id in self.jobs:
-                if video_id not in self._done:
-                    self._fail(FailureRecord(self.jobs[video_id].uri, "classify", "NoResult",
-                                             "no stage gave a result for this video", video_id=video_id))
+            with VideoProgress(total, enabled=options.show_progress) as self.progress:
+                engine.score(self, feed)
             summary.timings["score_wall_s"] = time.perf_counter() - t0
+        for video_id, job in self.jobs.items():
+            if video_id not in self._done:  # an engine that lost track of a video: its failure, not a silent gap
+                self._fail(FailureRecord(job.uri, "score", "NoResult", "no stage gave a result for this video", video_id=video_id))
+        summary.video_seconds = sum(j.duration_s for j in self.jobs.values())
         summary.wall_s = time.perf_counter() - started
-        summary.n_catalog = len(markers) + len(extract_failures) + len(summary.faulted)
         recorder.close_run(self.run_id, complete=summary.complete, n_videos=summary.n_catalog,
                            n_soundtracks=len(summary.scored) + len(summary.already_done), n_failures=len(summary.failed),
                            video_seconds=summary.video_seconds, timings=summary.rounded_timings())
         return summary
 
-    def admit(self, facts: VideoFacts) -> VideoJob | None:
-        """The video's job, or None when its soundtrack under these settings exists (marked scored)."""
+    def _open(self, norm: CatalogNorm | None) -> None:
+        """The run row (a restart reopens its unfinished one), with the models and plan settings it uses."""
+        options, summary = self.options, self.summary
+        self.catalog_id = self.recorder.ensure_catalog(options.catalog)
+        self.ids = model_identities(options.models)
+        self.settings = options.plan_settings(norm)
+        config = options.identity_config() | ({"catalog_normalisation": norm.to_dict()} if norm else {})
+        self.run_id, summary.resumed = self.recorder.open_run(
+            "score", options.run_key(), catalog_uri=options.catalog, out_uri=options.out, config=config,
+            code_version=__version__, model_versions={"classifier": asdict(self.ids.classifier), "generator": asdict(self.ids.generator)})
+        self.lease.set_run_id(self.run_id)
+        summary.run_id = self.run_id
+
+    def accept(self, facts: VideoFacts) -> VideoJob | None:
+        """An extracted video, recorded; its job, or None when its soundtrack under these settings exists
+        (marked scored and skipped)."""
+        self.recorder.record_video(facts, status="extracted", catalog_id=self.catalog_id)
+        if facts.damage:
+            self.summary.damaged.append(facts)
         key = self.settings.variant_key(facts.video_id, self.ids.generator, self.ids.classifier, self.options.render)
         if self.recorder.soundtrack_id(facts.video_id, key) is not None:
             self.recorder.set_video_status(facts.video_id, "scored")
             self.summary.already_done.append(facts.video_id)
+            self.progress.advance()
             return None
-        return VideoJob(facts.video_id, facts.uri, float(facts.duration_s), tuple(facts.cuts_s), features_uri(facts, self.options.out))
+        job = VideoJob(facts.video_id, facts.uri, float(facts.duration_s), tuple(facts.cuts_s), features_uri(facts, self.options.out))
+        self.jobs[job.video_id] = job
+        return job
+
+    def extracted(self, extract: ExtractSummary, markers: list[VideoFacts], failures: list[FailureRecord]) -> None:
+        """The extraction is over: its dead letters recorded, its faults kept for the summary."""
+        summary = self.summary
+        summary.timings["extract_s"] = extract.wall_s
+        summary.faulted = list(extract.faulted)
+        for rec in failures:
+            self.recorder.record_failure(rec, run_id=self.run_id)
+            self.progress.advance()
+        summary.failed.extend(failures)
+        summary.n_catalog = len(markers) + len(failures) + len(summary.faulted)
 
     # --- the stages' results, in the driver ------------------------------------------------------
     def planned(self, out: PlannedVideo | FailureRecord) -> list[GenerationRequest]:

@@ -24,10 +24,11 @@ from emsync_core.scoring.plan import DEFAULT_MAX_CHUNK_S, Chunk, ScorePlan, chun
 from emsync_core.store import uri as store
 
 MESSAGE_CHARS = 2000  # a failure's message is cut here (tracebacks of native code can be huge)
-# Resident memory of one loaded instance on the CPU (shipped models, torch's own share included),
-# measured as RSS after loading and a first video; engines reserve it so a node is not overfilled.
+# Resident memory of one instance: the peak RSS of the Ray worker holding it during `emsync bench
+# score` (shipped models, clips up to 30 s; each model actor stayed under 560 MB, a render under
+# 810 MB), rounded up; engines reserve it so a node is not overfilled.
 CLASSIFY_MEMORY_MB = 600
-GENERATE_MEMORY_MB = 900
+GENERATE_MEMORY_MB = 600
 FINISH_MEMORY_MB = 900
 
 
