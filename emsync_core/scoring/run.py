@@ -4,7 +4,7 @@ every database write, and what a video's failure at any stage means. An engine (
 the stages (stages.py) on its workers and calls back here with each stage's typed output.
 
     run_score(options, engine)
-      lease + heartbeat -> drafts clean-up -> open run -> engine.extract (on a thread)
+      lease + heartbeat -> drafts clean-up -> engine.extract (on a thread) -> open run
       -> JobFeed: each video whose features complete is recorded, skipped when its variant exists,
          else handed to engine.score: classify+plan -> generate -> finish
       -> run.planned / run.generated / run.finished record as results arrive -> close run
@@ -120,8 +120,11 @@ class JobFeed:
     appears (overlapped); once it is over, every one its report names that was not handed over yet.
     Each goes through ScoreRun.accept (recorded, skipped when done), as in a sequential run."""
 
-    def __init__(self, run: "ScoreRun", extraction: Future, catalog: set[str]) -> None:
-        self.run, self.extraction, self.catalog = run, extraction, catalog
+    def __init__(self, run: "ScoreRun", catalog: set[str]) -> None:
+        """`catalog`: the catalog's URIs to hand over as they complete (empty: only at the end). Set
+        `extraction` (its future) before the first `take`."""
+        self.run, self.catalog = run, catalog
+        self.extraction: Future | None = None
         self.closed = False
         self._seen: set[str] = set()
         self._markers = store.join(run.options.out, "videos")
@@ -197,14 +200,16 @@ class ScoreRun:
             summary.drafts_removed = clean_dead_drafts(options.out)  # what a killed run left half-written
         with ThreadPoolExecutor(1, thread_name_prefix="extract") as pool:
             if options.overlapped:
-                catalog = catalog_uris(options.catalog)
-                self._open(None)
-                feed, total = JobFeed(self, pool.submit(engine.extract, replace(options, show_progress=False)), catalog), len(catalog)
+                feed = JobFeed(self, catalog_uris(options.catalog))
+                feed.extraction = pool.submit(engine.extract, replace(options, show_progress=False))
+                self._open(None)  # (loads both models in the driver, while the extraction starts)
+                total = len(feed.catalog)
             else:
                 extract = engine.extract(options)
                 markers, failures = collect_extracted(extract, options.out)
                 self._open(catalog_norm(options.models, markers, options.out) if options.normalise_catalog else None)
-                feed, total = JobFeed(self, _finished(extract), set()), len(markers) + len(failures)
+                feed, total = JobFeed(self, set()), len(markers) + len(failures)
+                feed.extraction = _finished(extract)
             summary.timings["ray_init_s"] = engine.start(options)
             t0 = time.perf_counter()
             with VideoProgress(total, enabled=options.show_progress) as self.progress:

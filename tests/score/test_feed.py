@@ -50,7 +50,8 @@ def test_fresh_markers_flow_at_once_stale_ones_wait_for_the_report_foreign_ones_
     _marker(out, "other", "/elsewhere/x.mp4")  # another catalog's, sharing the output folder
     _marker(out, "done", "/cat/done.mp4")  # complete from an earlier run: the extraction skips it
     run, extraction = _Run(_Options(str(out))), Future()
-    feed = JobFeed(run, extraction, {"/cat/old.mp4", "/cat/new.mp4", "/cat/done.mp4"})
+    feed = JobFeed(run, {"/cat/old.mp4", "/cat/new.mp4", "/cat/done.mp4"})
+    feed.extraction = extraction
     assert feed.take() == [] and not feed.closed  # nothing new yet: the stale and done ones wait
 
     fresh = _marker(out, "new", "/cat/new.mp4")
