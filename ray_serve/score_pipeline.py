@@ -95,8 +95,8 @@ class _Flow:
     """The driver loop: each video the feed hands over goes to a classifier at once (they queue there),
     generation requests wait until a batch is full (or no more can come) and go to an idle generator,
     each finished video's render is a task. Full batches: on a CPU a batch of 8 lockstep requests
-    costs about a third of the 8 one by one, and the CPU a waiting generator leaves goes to the
-    extraction and the renders meanwhile."""
+    costs about 0.4 of the CPU seconds of the 8 one by one, and the CPU a waiting generator leaves
+    goes to the extraction and the renders meanwhile."""
 
     def __init__(self, run: ScoreRun, classifiers: list, generators: list, finisher) -> None:
         self.run, self.classifiers, self.finisher = run, classifiers, finisher

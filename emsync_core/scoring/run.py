@@ -37,7 +37,7 @@ from emsync_core.scoring.moods import CatalogNorm, fit_catalog_norm
 from emsync_core.scoring.options import ScoreOptions
 from emsync_core.scoring.plan import Chunk
 from emsync_core.scoring.report import ScoreSummary, VideoProgress, collect_extracted
-from emsync_core.scoring.stages import MESSAGE_CHARS, PlannedVideo, PlanSettings, VideoJob
+from emsync_core.scoring.stages import PlannedVideo, PlanSettings, VideoJob, failure
 from emsync_core.store import uri as store
 from emsync_core.store.catalog import list_catalog_uris
 
@@ -288,7 +288,7 @@ class ScoreRun:
         job = flying.planned.job
         if isinstance(result, BaseException):
             self._flying.pop(video_id)
-            self._fail(FailureRecord(job.uri, "generate", type(result).__name__, str(result)[:MESSAGE_CHARS], video_id=video_id))
+            self._fail(failure(job.uri, video_id, "generate", result))
             return None
         flying.pieces[chunk.index] = Piece(chunk, result.midi_bytes, tuple(result.chord_onsets_s), result.n_tokens)
         if len(flying.pieces) < len(flying.planned.requests):
@@ -317,10 +317,7 @@ class ScoreRun:
     def crashed(self, video_id: str, stage: str, exc: BaseException) -> None:
         """The engine lost the worker running this video's stage (died, out of memory): its failure."""
         self._flying.pop(video_id, None)
-        self._fail(FailureRecord(self.jobs[video_id].uri, stage, type(exc).__name__, str(exc)[:MESSAGE_CHARS], video_id=video_id))
-
-    def pending(self, video_id: str) -> bool:
-        return video_id not in self._done
+        self._fail(failure(self.jobs[video_id].uri, video_id, stage, exc))
 
     def _fail(self, rec: FailureRecord) -> None:
         if rec.video_id in self._done:
