@@ -101,7 +101,7 @@ def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, brief: 
     from emsync_core.music import SamplingSettings
     from emsync_core.render.pipeline import RenderSettings
     from emsync_core.scoring.models import DEFAULT_CLASSIFIER, DEFAULT_GENERATOR, ModelSpec
-    from ray_serve.score_pipeline import ScoreOptions
+    from emsync_core.scoring.options import ScoreOptions
 
     env = os.environ.get
     models = ModelSpec(classifier=env("EMSYNC_CLASSIFIER_LOADER", DEFAULT_CLASSIFIER),

@@ -41,3 +41,31 @@ def test_sample_ships_with_its_attribution() -> None:
     assert "Creative Commons Attribution 3.0" in attribution and "Blender Foundation" in attribution
     assert "GNU GENERAL PUBLIC LICENSE" in (REPO / "LICENSE").read_text()
     assert 'license = "GPL-3.0-or-later"' in (REPO / "pyproject.toml").read_text()
+
+
+ENGINES = ("ray", "apache_beam", "ray_serve", "beam_jobs")
+ENGINE_FREE_EXCEPTIONS = ("cli", "bench")  # the entry points that start an engine
+
+
+def _imported_modules(path: Path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_emsync_core_domain_packages_import_neither_beam_nor_ray() -> None:
+    """The run's decisions live in emsync_core; beam_jobs and ray_serve only map its stages onto engines."""
+    offenders = []
+    for path in sorted((REPO / "emsync_core").rglob("*.py")):
+        if path.relative_to(REPO / "emsync_core").parts[0] in ENGINE_FREE_EXCEPTIONS:
+            continue
+        for name in _imported_modules(path):
+            if name.split(".")[0] in ENGINES:
+                offenders.append(f"{path.relative_to(REPO)}: {name}")
+    assert not offenders, offenders

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from emsync_core.scoring.models import DEFAULT_CLASSIFIER
+
 app = typer.Typer(help="Benchmarks: print a table and write JSON.", no_args_is_help=True)
 
 
@@ -56,11 +58,13 @@ def bench_score(
     num_cpus: int = typer.Option(None, help="CPUs for the local Ray (default: all)."),
     classifier: str = typer.Option(None, help="Classifier checkpoint (default: the shipped one)."),
     generator: str = typer.Option(None, help="Generator checkpoint (default: the shipped one)."),
-    classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function of the classifier."),
+    classifier_loader: str = typer.Option(DEFAULT_CLASSIFIER, help="module:function of the classifier."),
     copies: int = typer.Option(1, help="Distinct copies of each video in the catalog (a catalog of many short clips)."),
     nodes: int = typer.Option(0, help="Score on a local Ray cluster of this many nodes (and of 1, the baseline) instead."),
+    baseline: bool = typer.Option(False, "--baseline", help="First run the sequential job (extract all, then score) on the same catalog, as the baseline."),
 ) -> None:
-    """Seconds per minute of video for each stage of `emsync score` and the whole job; generation/video ratio."""
+    """Seconds per minute of video for each stage of `emsync score` and the whole job (extraction and
+    scoring overlapped); generation/video ratio."""
     from emsync_core.bench.score_bench import run_score_bench
     from emsync_core.scoring.models import ModelSpec
 
@@ -72,7 +76,7 @@ def bench_score(
         return
 
     models = ModelSpec(classifier=classifier_loader, classifier_checkpoint=classifier, generator_checkpoint=generator)
-    run_score_bench(videos or [], out, {"num_cpus": num_cpus, "models": models}, copies)
+    run_score_bench(videos or [], out, {"num_cpus": num_cpus, "models": models}, copies, baseline)
 
 
 @app.command("enhance")

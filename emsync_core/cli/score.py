@@ -7,7 +7,11 @@ import typer
 from emsync_core.cli.options import given
 from emsync_core.features.extract_plan import EXTRACT_ENGINES
 from emsync_core.features.registry import DEFAULT_BACKBONES
+from emsync_core.music import SamplingSettings
 from emsync_core.music.ensemble import ENSEMBLE_HELP
+from emsync_core.render.master import DEFAULT_LUFS
+from emsync_core.scoring.models import DEFAULT_CLASSIFIER, DEFAULT_GENERATOR
+from emsync_core.scoring.options import ScoreOptions
 from rich.console import Console
 
 
@@ -23,25 +27,25 @@ def score(
     scene: int = typer.Option(None, "--scene", help="Regenerate: the scene index whose music is replaced."),
     mux: str = typer.Option("duck", help="replace: music replaces the first audio track; duck: mixed under it, ducked under speech; "
                                           "add: music as an extra track beside the untouched originals."),
-    lufs: float = typer.Option(-16.0, help="Loudness target in LUFS (-16 streaming, -23 EBU R128 broadcast); the true-peak "
+    lufs: float = typer.Option(DEFAULT_LUFS, help="Loudness target in LUFS (-16 streaming, -23 EBU R128 broadcast); the true-peak "
                                          "ceiling is -1 dBTP, -2 dBTP at -23 LUFS and below."),
-    max_chunk_s: float = typer.Option(120.0, help="Long videos are generated in chunks of at most this many seconds."),
-    temperature: float = typer.Option(None, help="Sampling temperature (default: the method's 1.35)."),
-    top_p: float = typer.Option(None, help="Nucleus top-p (default 0.8; the method's 0.6 leaves little tonal variety)."),
+    max_chunk_s: float = typer.Option(ScoreOptions.max_chunk_s, help="Long videos are generated in chunks of at most this many seconds."),
+    temperature: float = typer.Option(None, help=f"Sampling temperature (default: the method's {SamplingSettings.temperature})."),
+    top_p: float = typer.Option(None, help=f"Nucleus top-p (default {SamplingSettings.top_p}; the method's 0.6 leaves little tonal variety)."),
     guidance: float = typer.Option(None, help="Valence guidance (classifier-free; 1 = off; default: the generator's default)."),
     cues: float = typer.Option(None, help="Strength of the sampler's valence cues (mode, register, articulation; 0 = off; default 1)."),
     ensemble: str = typer.Option(None, help=ENSEMBLE_HELP),
-    generate_batch: int = typer.Option(8, help="Requests per generator batch."),
-    classify_actors: int = typer.Option(1, help="Classifier actors."),
-    generate_actors: int = typer.Option(1, help="Generator actors."),
-    actor_cpus: float = typer.Option(0.5, help="CPUs per actor (fractional on small machines)."),
+    generate_batch: int = typer.Option(ScoreOptions.generate_batch, help="Requests per generator batch."),
+    classify_actors: int = typer.Option(ScoreOptions.classify_actors, help="Classifier actors."),
+    generate_actors: int = typer.Option(ScoreOptions.generate_actors, help="Generator actors."),
+    actor_cpus: float = typer.Option(ScoreOptions.actor_cpus, help="CPUs per actor (fractional on small machines)."),
     generator_gpus: float = typer.Option(0.0, help="GPUs per generator actor (on a GPU cluster)."),
     backbones: str = typer.Option(",".join(DEFAULT_BACKBONES), help="Extraction backbones (registered names or module:Class)."),
-    window_s: float = typer.Option(2.0, help="Feature window length in seconds (as `emsync extract`)."),
+    window_s: float = typer.Option(ScoreOptions.window_s, help="Feature window length in seconds (as `emsync extract`)."),
     classifier: str = typer.Option(None, help="Classifier checkpoint (default: the shipped one)."),
     generator: str = typer.Option(None, help="Generator checkpoint (default: the shipped one)."),
-    classifier_loader: str = typer.Option("emsync_core.emotion:load_classifier", help="module:function loading your own classifier."),
-    generator_loader: str = typer.Option("emsync_core.music:load_generator", help="module:function loading your own generator."),
+    classifier_loader: str = typer.Option(DEFAULT_CLASSIFIER, help="module:function loading your own classifier."),
+    generator_loader: str = typer.Option(DEFAULT_GENERATOR, help="module:function loading your own generator."),
     workers: int = typer.Option(0, help="Beam workers for the extraction (0 = cores)."),
     brief: str = typer.Option("", "--brief", help='A scoring brief: mood, ensemble, mode and tempo words ("tense, orchestral, minor key"); docs/BRIEF.md.'),
     brief_rule: str = typer.Option("centre", help="centre: the brief sets the centre, each video's scenes move around it; replace: every scene takes the brief."),
@@ -52,6 +56,7 @@ def score(
     summary_json: str = typer.Option(None, "--summary-json", help="Also write the run's summary as JSON to this file ('-' = stdout)."),
     wait: float = typer.Option(0.0, "--wait", min=0, help="Seconds to wait for another live run of the same catalog and configuration (default: exit 5 at once)."),
     enhance_audio: bool = typer.Option(False, "--enhance-audio", help="Restore the original audio's high band when it is band-limited (duck mode)."),
+    overlap: bool = typer.Option(True, "--overlap/--no-overlap", help="Score each video as soon as its features are complete, while the rest are extracted (--no-overlap: extract the whole catalog first)."),
     extract_engine: str = typer.Option(
         "auto", help="auto: Beam locally or when Beam options name a --runner, Ray tasks on an --address cluster; beam; ray."),
 ) -> None:
@@ -60,7 +65,6 @@ def score(
     Exit codes: 0 complete (bad inputs recorded, within --max-failures); 1 crashed; 2 wrong arguments or
     catalog; 3 more bad inputs than --max-failures; 4 database, storage or network fault (nothing marked
     bad: rerun); 5 another live run holds this catalog and configuration."""
-    from emsync_core.music import SamplingSettings
     from emsync_core.render.master import MasterSettings
     from emsync_core.render.pipeline import MUX_MODES, RenderSettings
     from emsync_core.scoring.models import ModelSpec
@@ -99,7 +103,7 @@ def score(
     if not catalog:
         raise typer.BadParameter("give a CATALOG (or --video/--scene/--seed to regenerate one scene)")
     from emsync_core.scoring.report import print_summary
-    from ray_serve.score_pipeline import ScoreOptions, run_score
+    from ray_serve.score_pipeline import run_score
 
     options = ScoreOptions(
         catalog=catalog, out=out, db=db, address=address, num_cpus=num_cpus, seed=seed,
@@ -110,7 +114,7 @@ def score(
         actor_cpus=actor_cpus, generator_gpus=generator_gpus,
         backbones=tuple(b.strip() for b in backbones.split(",") if b.strip()), window_s=window_s, extract_workers=workers,
         brief=brief, brief_rule=brief_rule, normalise_catalog=normalise_catalog,
-        retry_failed=retry_failed, lease_wait_s=wait, extract_engine=extract_engine, beam_args=tuple(ctx.args))
+        retry_failed=retry_failed, lease_wait_s=wait, overlap=overlap, extract_engine=extract_engine, beam_args=tuple(ctx.args))
     summary = run_score(options)
     print_summary(summary, console)
     code = exit_code(summary, max_failures)

@@ -24,15 +24,16 @@ from emsync_core.emotion.checkpoint import EmotionCheckpoint, load_checkpoint
 from emsync_core.emotion.dataset import collate, example_from_table
 from emsync_core.emotion.ekman import EKMAN
 from emsync_core.emotion.features_io import FeatureTableError, modality, sort_windows
+from emsync_core.features.music_affect import VIBENET_LABELS
+from emsync_core.features.speech import COMPOUND_INDEX
 from emsync_core.store.feature_parquet import METADATA_KEY, read_metadata
 
 DEFAULT_MODEL = "emotion6_fusion_v2.safetensors"  # MobileNetV2 + EfficientNet-Lite0 frames, calibrated V/A (models/MODEL_CARD.md)
 FACES_MODEL = "emotion6_fusion_faces_v1.safetensors"  # frames + faces: opt-in, no gain on Emotion6
 SPEECH_VALENCE_GAIN = 0.3  # V shift per unit VADER compound, times the share of the scene with speech
 MUSIC_PULL = 0.25  # how far V/A move toward vibenet's music V/A, times the share of the scene with music
-SPEECH_COMPOUND = 384 + 3  # index of VADER compound in the speech backbone's vector
-SPEECH_SHARE = 384 + 4
-MUSIC_VALENCE, MUSIC_ENERGY = 6, 2  # indices in the music_affect vector (vibenet label order)
+SPEECH_COMPOUND = COMPOUND_INDEX  # VADER compound in the speech backbone's vector
+MUSIC_VALENCE, MUSIC_ENERGY = VIBENET_LABELS.index("valence"), VIBENET_LABELS.index("energy")
 
 
 @dataclass(frozen=True)

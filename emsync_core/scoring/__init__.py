@@ -1,4 +1,6 @@
-"""The scoring stage's library half: plan generation requests per video, assemble and check the music.
+"""The scoring run's library half: the run's decisions and database writes (run.py), its typed stages
+(stages.py), plans, moods, assembly and the finish step.
 
-Ray (ray_serve/) and the CLI only move these typed records around; nothing here imports Ray.
+Engines (ray_serve/) only place the stages on workers and hand their outputs back; nothing here
+imports Ray or Beam.
 """

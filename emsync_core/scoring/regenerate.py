@@ -24,7 +24,7 @@ from emsync_core.scoring.assemble import Assembled, Piece
 from emsync_core.scoring.finish import FinishInput, finish
 from emsync_core.scoring.models import ModelIdentity, ModelSpec, identity, load_generator
 from emsync_core.scoring.overrides import MoodOverride, OverrideError, resolve
-from emsync_core.scoring.plan import ScorePlan, SceneMood, derived_seed, scene_request, variant_key
+from emsync_core.scoring.plan import DEFAULT_MAX_CHUNK_S, ScorePlan, SceneMood, derived_seed, scene_request, variant_key
 from emsync_core.store import uri as store
 
 
@@ -73,7 +73,7 @@ def current_soundtrack(db_url: str, video_id: str) -> CurrentSoundtrack:
         tuple(SceneMood(c["scene_index"], c["start_s"], c["end_s"], c["valence"], c["arousal"], c.get("source", "classifier"))
               for c in parent.conditions),
         parent.seed, SamplingSettings(**{k: v for k, v in recorded.items() if k in sampling_fields}),
-        float(parent.sampling.get("max_chunk_s", 120.0)),
+        float(parent.sampling.get("max_chunk_s", DEFAULT_MAX_CHUNK_S)),
         tuple(sorted((int(k), int(v)) for k, v in parent.scene_seeds.items())),
         brief=parent.sampling.get("brief", ""), ensemble=parent.sampling.get("ensemble"))
     return CurrentSoundtrack(video, parent, plan)

@@ -84,7 +84,7 @@ def test_bad_inputs_recorded_exit_0_within_budget_and_3_over_it_with_a_json_summ
 
 
 def test_a_second_run_of_a_live_key_exits_5_in_one_line(bad_catalog, private_dir):
-    from ray_serve.score_pipeline import ScoreOptions
+    from emsync_core.scoring.options import ScoreOptions
 
     out = private_dir / "out-busy"
     options = ScoreOptions(catalog=str(bad_catalog), out=str(out), backbones=("visual_affect", "audio_affect"))

@@ -20,7 +20,8 @@ from emsync_core.render import midi as midi_tools
 from emsync_core.scoring.models import ModelSpec
 from emsync_core.scoring.overrides import OverrideError, read_overrides
 from emsync_core.scoring.regenerate import apply_overrides, current_soundtrack, regenerate_scene
-from ray_serve.score_pipeline import ScoreOptions, run_score
+from emsync_core.scoring.options import ScoreOptions
+from ray_serve.score_pipeline import run_score
 from tests.score.conftest import BACKBONES, SYNTHETIC_CUTS
 
 pytestmark = pytest.mark.slow
