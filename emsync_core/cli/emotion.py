@@ -57,6 +57,8 @@ def train_command(
     seed: int = typer.Option(0),
     label_weight: float = typer.Option(0.0, help="Weight of cross-entropy to the hard class label beside the vote shares."),
     data_note: str = typer.Option("", help="What the labels are and their terms; stored in the checkpoint."),
+    calibration: str = typer.Option("auto", help="V/A calibration fitted on `val`: auto (cross-validated choice), "
+                                                 "quantile, stretch or none."),
 ) -> None:
     """Train the fusion head on your labelled clips; the `val` split picks the epoch and the V/A mix."""
     from rich.table import Table
@@ -81,7 +83,7 @@ def train_command(
             train_set,
             val_set,
             config,
-            TrainSettings(epochs=epochs, lr=lr, seed=seed, label_weight=label_weight),
+            TrainSettings(epochs=epochs, lr=lr, seed=seed, label_weight=label_weight, calibration=calibration),
             on_epoch=lambda r: status.update(f"epoch {r['epoch']}: train {r['train_loss']:.3f} val {r['val_loss']:.3f}"),
         )
     provenance = {"features": str(features), "labels": str(labels), "modalities": list(names), "labels_sha256": _sha(labels),
@@ -90,7 +92,9 @@ def train_command(
     table = Table(title=f"trained {out}")
     for key in ("epochs_run", "best_epoch", "best_val_loss", "seconds", "n_train", "n_val", "va_mix"):
         table.add_row(key, f"{getattr(report, key):.4g}" if isinstance(getattr(report, key), float) else str(getattr(report, key)))
-    table.add_row("calibration", "quantile map (validation)" if report.calibration else "none (too few V/A labels)")
+    kind = report.calibration.to_dict()["kind"] if report.calibration else "none"
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in report.calibration_scores.items())
+    table.add_row("calibration", f"{kind} (validation{'; cross-validated RMSE ' + scores if scores else ''})")
     table.add_row("sha256", sha)
     console.print(table)
 
@@ -202,6 +206,27 @@ def spread_command(
         console.print(f"{name}: {len(va)} scenes of {len(tables)} videos; valence std {va[:, 0].std():.3f} "
                       f"(range {va[:, 0].min():+.2f}..{va[:, 0].max():+.2f}), arousal std {va[:, 1].std():.3f} "
                       f"(range {va[:, 1].min():+.2f}..{va[:, 1].max():+.2f}); rank corr. with the first: V {rho[0]:.2f} A {rho[1]:.2f}")
+
+
+@app.command("music-prior")
+def music_prior_command(
+    emopia: Path = typer.Argument(Path("../shared/data/midi/emopia"), help="EMOPIA folder (label.csv, midis/)."),
+    per_quadrant: int = typer.Option(60, help="Clips sampled per quadrant (seeded)."),
+    seed: int = typer.Option(0),
+    json_out: Path = typer.Option(None, "--json", help="Write the fit and every clip's reading here."),
+) -> None:
+    """Fit where vibenet's valence/energy sit on labelled music (EMOPIA quadrants): the music pathway's constants."""
+    from emsync_core.emotion.music_prior import emopia_clips, fit_music_prior, vibenet_readings
+
+    clips = emopia_clips(emopia, per_quadrant, seed)
+    with _console().status(f"rendering and hearing {len(clips)} EMOPIA clips"):
+        readings = vibenet_readings(clips)
+    fit = fit_music_prior(clips, readings)
+    for name, line in (("valence (vibenet valence)", fit.valence), ("arousal (vibenet energy)", fit.arousal)):
+        _console().print(f"{name}: centre {line.centre:.3f}, slope {line.slope:.3f}, AUC {line.auc:.3f} ({fit.n_clips} clips)")
+    if json_out:
+        json_out.write_text(json.dumps({**fit.to_dict(), "clips": [{"file": p.name, "quadrant": q, "valence": r[0], "energy": r[1]}
+                                                                   for (p, q), r in zip(clips, readings.tolist())]}, indent=2))
 
 
 @app.command("brief-eval")

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 import numpy as np
 
-from emsync_core.emotion.calibration import QuantileMap
+from emsync_core.emotion.calibration import Calibration, calibration_from_dict
 from emsync_core.emotion.ekman import ekman_to_va
 from emsync_core.emotion.fusion import FusionConfig, FusionHead
 
@@ -29,7 +29,7 @@ class EmotionCheckpoint:
     version: str
     provenance: dict = field(default_factory=dict)
     sha256: str = ""
-    calibration: QuantileMap | None = None  # fitted on validation; None: V/A as mixed
+    calibration: Calibration | None = None  # fitted on validation; None: V/A as mixed
 
     def va(self, probs: np.ndarray, direct: np.ndarray) -> np.ndarray:
         """Final V/A: the validated mix of direct regression and Ekman-mapped V/A, then the calibration."""
@@ -74,5 +74,5 @@ def load_checkpoint(path: str | Path) -> EmotionCheckpoint:
     head.load_state_dict(load_file(str(path)), strict=True)
     head.eval().requires_grad_(False)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    calibration = QuantileMap.from_dict(meta["calibration"]) if "calibration" in meta else None
+    calibration = calibration_from_dict(meta["calibration"]) if "calibration" in meta else None
     return EmotionCheckpoint(head, float(meta["va_mix"]), meta["version"], meta.get("provenance", {}), sha, calibration)

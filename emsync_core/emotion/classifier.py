@@ -5,7 +5,9 @@ fusion head gives Ekman-6 probabilities and a direct V/A; V/A is the checkpoint'
 the direct regression and the Russell-Mehrabian mapping of the probabilities. Two untrained pathways
 then nudge V/A where their backbones were extracted (fixed, documented priors; no labelled speech or
 soundtrack data exists here to learn them): the speech transcript's VADER compound moves valence,
-and vibenet's valence/energy of music in the soundtrack pull V/A toward it. Finally each scene is
+and music in the soundtrack moves V/A by what vibenet hears beyond neutral, where neutral and the
+scale come from labelled music (EMOPIA, `emsync emotion music-prior`). Both are added, not averaged
+in: a soundtrack that says little leaves the picture's mood as it is. Finally each scene is
 averaged with its neighbours by a Gaussian in time weighted by duration and confidence, so a short
 scene borrows from its neighbours and the music does not jerk.
 """
@@ -31,7 +33,11 @@ from emsync_core.store.feature_parquet import METADATA_KEY, read_metadata
 DEFAULT_MODEL = "emotion6_fusion_v2.safetensors"  # MobileNetV2 + EfficientNet-Lite0 frames, calibrated V/A (models/MODEL_CARD.md)
 FACES_MODEL = "emotion6_fusion_faces_v1.safetensors"  # frames + faces: opt-in, no gain on Emotion6
 SPEECH_VALENCE_GAIN = 0.3  # V shift per unit VADER compound, times the share of the scene with speech
-MUSIC_PULL = 0.25  # how far V/A move toward vibenet's music V/A, times the share of the scene with music
+MUSIC_GAIN = 0.25  # V/A shift per unit of the music's expected mood sign, times the share of the scene with music
+# vibenet valence -> expected valence sign, vibenet energy -> expected arousal sign: (centre, slope), least squares on
+# 240 rendered EMOPIA clips (60 per quadrant, seed 0; models/MODEL_CARD.md). vibenet's 0.5 is not neutral.
+MUSIC_VALENCE_LINE = (0.331, 0.541)  # AUC 0.56: vibenet valence barely tells EMOPIA's halves apart
+MUSIC_AROUSAL_LINE = (0.487, 2.861)  # AUC 0.75
 SPEECH_COMPOUND = COMPOUND_INDEX  # VADER compound in the speech backbone's vector
 MUSIC_VALENCE, MUSIC_ENERGY = VIBENET_LABELS.index("valence"), VIBENET_LABELS.index("energy")
 
@@ -126,8 +132,7 @@ class EmotionClassifier:
             share, valence = _share(part, "music_affect", MUSIC_VALENCE)
             if share > 0:
                 _, energy = _share(part, "music_affect", MUSIC_ENERGY)
-                pull = MUSIC_PULL * share
-                va = (1 - pull) * va + pull * np.array([2 * valence - 1, 2 * energy - 1])
+                va += MUSIC_GAIN * share * music_mood(valence, energy)
                 present.append("music_affect")
         return np.clip(va, -1.0, 1.0)
 
@@ -159,6 +164,12 @@ class EmotionClassifier:
             confidence=float(np.clip(r.confidence, 0, 1)),
             modalities=r.modalities,
         )
+
+
+def music_mood(valence: float, energy: float) -> np.ndarray:
+    """vibenet's valence/energy of a soundtrack -> the expected sign of its (valence, arousal), in [-1, 1]."""
+    (vc, vs), (ac, as_) = MUSIC_VALENCE_LINE, MUSIC_AROUSAL_LINE
+    return np.clip([vs * (valence - vc), as_ * (energy - ac)], -1.0, 1.0)
 
 
 def default_model_path() -> Path:

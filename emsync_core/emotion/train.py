@@ -6,8 +6,9 @@ split, and the soft target alone never puts anger on top), plus MSE on whatever 
 is labelled. Modalities are dropped at random per clip (never all), so the head
 learns to answer with any subset, which is what archive footage gives it. The best epoch on the
 validation split is kept; the weight that mixes the direct V/A regression with the Ekman-mapped V/A
-is then chosen on the validation split too, and the valence/arousal calibration (quantile mapping,
-order kept) is fitted there.
+is then chosen on the validation split too, and the valence/arousal calibration (an increasing map:
+quantile mapping or a linear stretch, whichever cross-validates better inside the validation split) is
+fitted there.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from emsync_core.emotion.calibration import QuantileMap, fit_quantile_map
+from emsync_core.emotion.calibration import FITS, Calibration, choose_calibration
 from emsync_core.emotion.checkpoint import EmotionCheckpoint
 from emsync_core.emotion.dataset import Example, collate, hard_labels, targets
 from emsync_core.emotion.ekman import ekman_to_va
@@ -37,6 +38,7 @@ class TrainSettings:
     modality_dropout: float = 0.3
     seed: int = 0
     patience: int = 10
+    calibration: str = "auto"  # auto (cross-validated choice), quantile, stretch or none
 
 
 @dataclass
@@ -48,7 +50,8 @@ class TrainReport:
     n_train: int
     n_val: int
     va_mix: float
-    calibration: QuantileMap | None = None
+    calibration: Calibration | None = None
+    calibration_scores: dict[str, float] = field(default_factory=dict)  # cross-validated RMSE per kind
     history: list[dict] = field(default_factory=list)
 
 
@@ -122,15 +125,21 @@ def choose_va_mix(head: FusionHead, examples: list[Example]) -> float:
     return float(grid[int(np.argmin(rmse))])
 
 
-def fit_calibration(head: FusionHead, va_mix: float, examples: list[Example]) -> QuantileMap | None:
-    """Quantile map from the mixed V/A predictions to the labels of `examples` (the validation split)."""
+def fit_calibration(head: FusionHead, va_mix: float, examples: list[Example],
+                    kind: str = "auto") -> tuple[Calibration | None, dict[str, float]]:
+    """An increasing map from the mixed V/A predictions to the labels of `examples` (the validation split):
+    `kind`, or with "auto" the kind of lower cross-validated RMSE; with the RMSE of each kind."""
     labelled = [e for e in examples if e.label is not None]
-    if not labelled:
-        return None
+    if not labelled or kind == "none":
+        return None, {}
     probs, direct = predict(head, labelled)
     mixed = va_mix * direct + (1 - va_mix) * ekman_to_va(probs)
     truth = np.array([(e.label.valence, e.label.arousal) for e in labelled], dtype=float)
-    return fit_quantile_map(mixed, truth)
+    if kind == "auto":
+        return choose_calibration(mixed, truth)
+    if kind not in FITS:
+        raise ValueError(f"unknown calibration {kind!r}: auto, none or one of {sorted(FITS)}")
+    return FITS[kind](mixed, truth), {}
 
 
 def train(
@@ -182,13 +191,14 @@ def train(
     head.load_state_dict(best[2])
     head.eval()
     mix = choose_va_mix(head, val_set or train_set)
-    calibration = fit_calibration(head, mix, val_set or train_set)
+    calibration, scores = fit_calibration(head, mix, val_set or train_set, settings.calibration)
     report = TrainReport(epoch, best[1], best[0], time.perf_counter() - started, len(train_set), len(val_set), mix, calibration,
-                         history)
+                         scores, history)
     return head, report
 
 
 def to_checkpoint(head: FusionHead, report: TrainReport, version: str, provenance: dict) -> EmotionCheckpoint:
     return EmotionCheckpoint(head=head, va_mix=report.va_mix, version=version, calibration=report.calibration, provenance={**provenance, "training": {
         "epochs_run": report.epochs_run, "best_epoch": report.best_epoch, "best_val_loss": report.best_val_loss,
-        "seconds": round(report.seconds, 1), "n_train": report.n_train, "n_val": report.n_val}})
+        "seconds": round(report.seconds, 1), "n_train": report.n_train, "n_val": report.n_val,
+        "calibration_cv_rmse": report.calibration_scores}})

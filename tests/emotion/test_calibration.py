@@ -1,11 +1,12 @@
-"""Quantile calibration of valence/arousal: spreads shrunken predictions, keeps their order, survives a save."""
+"""Calibration of valence/arousal (quantile map, linear stretch): spreads shrunken predictions, keeps their order,
+is chosen inside the validation split, survives a save."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from emsync_core.emotion.calibration import fit_quantile_map
+from emsync_core.emotion.calibration import LinearStretch, choose_calibration, fit_linear_stretch, fit_quantile_map
 from emsync_core.emotion.ekman import ekman_to_va
 from emsync_core.emotion.checkpoint import EmotionCheckpoint, load_checkpoint, save_checkpoint
 from emsync_core.emotion.fusion import FusionConfig, FusionHead
@@ -23,10 +24,34 @@ def test_quantile_map_spreads_shrunken_predictions_and_keeps_order():
     assert (np.diff(qmap.apply(grid), axis=0) >= 0).all() and (np.abs(qmap.apply(grid)) <= 1).all()
 
 
+def test_linear_stretch_matches_the_label_spread_and_keeps_order():
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(-0.9, 0.9, (400, 2))
+    pred = 0.3 * truth + 0.1 + rng.normal(0, 0.05, truth.shape)
+    stretch = fit_linear_stretch(pred, truth)
+    out = stretch.apply(pred)
+    assert np.allclose(out.std(axis=0), truth.std(axis=0), rtol=0.02) and np.allclose(out.mean(axis=0), truth.mean(axis=0), atol=0.02)
+    order = np.argsort(pred[:, 0])
+    assert (np.diff(out[order, 0]) >= 0).all()  # non-decreasing: ties only where [-1, 1] clips
+    assert (np.abs(stretch.apply(np.array([[1.0, -1.0]]))) <= 1).all()
+
+
+def test_the_calibration_that_generalises_inside_validation_is_chosen():
+    rng = np.random.default_rng(2)
+    truth = rng.uniform(-0.9, 0.9, (300, 2))
+    bent = np.tanh(3 * truth) * 0.5 + rng.normal(0, 0.02, truth.shape)  # a saturating head: only the quantile map undoes it
+    chosen, scores = choose_calibration(bent, truth)
+    assert chosen == fit_quantile_map(bent, truth) and scores["quantile"] < 0.8 * scores["stretch"]
+    linear = 0.4 * truth[:80] + rng.normal(0, 0.3, (80, 2))  # few noisy clips, a linear head: 21 knots overfit
+    chosen, scores = choose_calibration(linear, truth[:80])
+    assert chosen == fit_linear_stretch(linear, truth[:80]) and scores["stretch"] < scores["quantile"]
+
+
 def test_too_few_labels_give_no_map():
     truth = np.full((100, 2), np.nan)
     truth[:5] = 0.1
     assert fit_quantile_map(np.zeros((100, 2)), truth) is None
+    assert fit_linear_stretch(np.zeros((100, 2)), truth) is None
 
 
 def test_calibration_is_stored_in_the_checkpoint(tmp_path):
@@ -39,6 +64,9 @@ def test_calibration_is_stored_in_the_checkpoint(tmp_path):
     assert loaded.calibration == qmap
     probs, direct = np.full((3, 6), 1 / 6), np.array([[0.1, 0.0], [-0.1, 0.05], [0.0, -0.05]])
     assert np.allclose(loaded.va(probs, direct), qmap.apply(0.5 * direct + 0.5 * ekman_to_va(probs)))
+    stretch = fit_linear_stretch(truth * 0.2, truth)
+    save_checkpoint(EmotionCheckpoint(head, 1.0, "t", calibration=stretch), tmp_path / "s.safetensors")
+    assert load_checkpoint(tmp_path / "s.safetensors").calibration == stretch
     uncalibrated = EmotionCheckpoint(head, 1.0, "t")
     assert np.allclose(uncalibrated.va(probs, direct), direct)
 

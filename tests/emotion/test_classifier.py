@@ -181,3 +181,30 @@ def test_speech_sentiment_moves_valence(
     for a, b in zip(classifier.classify(with_speech), classifier.classify(table)):
         assert sign * (a.valence - b.valence) > 0.05 and "speech" in a.modalities
         assert a.probs == b.probs  # speech moves V/A only, never the Ekman probabilities
+
+
+def _with_music(table: pa.Table, valence: float | None, energy: float = 0.5) -> pa.Table:
+    """The clip with a vibenet reading (VIBENET_LABELS order) in every window, or music never heard (None)."""
+    from emsync_core.features.music_affect import VIBENET_LABELS
+
+    table = table.drop_columns([c for c in table.column_names if c == "feat_music_affect"])
+    reading = dict.fromkeys(VIBENET_LABELS, 0.5) | {"valence": valence, "energy": energy}
+    row = [np.nan if valence is None else reading[k] for k in VIBENET_LABELS]
+    flat = pa.array(np.tile(np.array(row, np.float32), table.num_rows))
+    return table.append_column("feat_music_affect", pa.FixedSizeListArray.from_arrays(flat, len(VIBENET_LABELS)))
+
+
+def test_music_moves_the_mood_by_what_it_says_beyond_neutral(classifier: EmotionClassifier, scenes_video) -> None:
+    """Music vibenet hears as neutral (on EMOPIA's scale) leaves the picture's mood alone; brighter music lifts
+    valence, darker lowers it, more energy raises arousal; the Ekman probabilities never move."""
+    from emsync_core.emotion.classifier import MUSIC_AROUSAL_LINE, MUSIC_VALENCE_LINE
+
+    table, _ = scenes_video
+    silent = classifier.classify(_with_music(table, None))
+    neutral = classifier.classify(_with_music(table, MUSIC_VALENCE_LINE[0], MUSIC_AROUSAL_LINE[0]))
+    bright = classifier.classify(_with_music(table, MUSIC_VALENCE_LINE[0] + 0.3, MUSIC_AROUSAL_LINE[0] + 0.3))
+    dark = classifier.classify(_with_music(table, MUSIC_VALENCE_LINE[0] - 0.3, MUSIC_AROUSAL_LINE[0] - 0.3))
+    for s, n, b, d in zip(silent, neutral, bright, dark):
+        assert (n.valence, n.arousal) == pytest.approx((s.valence, s.arousal), abs=1e-6) and "music_affect" in n.modalities
+        assert b.valence > s.valence + 0.02 > d.valence + 0.04 and b.arousal > s.arousal > d.arousal
+        assert b.probs == s.probs
