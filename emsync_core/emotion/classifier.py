@@ -14,6 +14,8 @@ scene borrows from its neighbours and the music does not jerk.
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -40,6 +42,9 @@ MUSIC_VALENCE_LINE = (0.331, 0.541)  # AUC 0.56: vibenet valence barely tells EM
 MUSIC_AROUSAL_LINE = (0.487, 2.861)  # AUC 0.75
 SPEECH_COMPOUND = COMPOUND_INDEX  # VADER compound in the speech backbone's vector
 MUSIC_VALENCE, MUSIC_ENERGY = VIBENET_LABELS.index("valence"), VIBENET_LABELS.index("energy")
+# The scene rules around the head move every mood: their digest joins the checkpoint's version, so soundtracks
+# scored under other rules get another key and are scored again rather than reported as done.
+SCENE_RULES = hashlib.sha256(repr((SPEECH_VALENCE_GAIN, MUSIC_GAIN, MUSIC_VALENCE_LINE, MUSIC_AROUSAL_LINE)).encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ class EmotionClassifier:
 
     def __init__(self, checkpoint: EmotionCheckpoint, smoothing_s: float = 3.0, use_speech: bool = True, use_music: bool = True) -> None:
         self.checkpoint = checkpoint
-        self.model_version = checkpoint.version
+        self.model_version = f"{checkpoint.version}+rules-{SCENE_RULES}"
         self.model_sha256 = checkpoint.sha256
         self.smoothing_s = smoothing_s
         self.use_speech = use_speech

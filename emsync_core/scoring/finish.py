@@ -40,7 +40,7 @@ def output_prefix(out_root: str, video_id: str, key: str) -> str:
 def finish(inp: FinishInput, settings: RenderSettings) -> SoundtrackRecord:
     plan = inp.plan
     render_dict = settings.as_dict()
-    key = variant_key(plan, generator_sha256=inp.generator.sha256, classifier_sha256=inp.classifier.sha256, render=render_dict)
+    key = variant_key(plan, generator=inp.generator, classifier=inp.classifier, render=render_dict)
     music = assemble(list(inp.pieces), inp.base)
     result = render(RenderJob(video_uri=inp.video_uri, midi_bytes=music.midi_bytes, duration_s=plan.duration_s,
                               cuts_s=plan.cuts_s, chord_onsets_s=music.chord_onsets_s, conditions=tuple(plan.conditions()),

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition
+from emsync_core.scoring.models import ModelIdentity
 
 DEFAULT_MAX_CHUNK_S = 120.0
 
@@ -111,9 +112,9 @@ def scene_request(plan: ScorePlan, scene_index: int, seed: int) -> tuple[Chunk, 
     return Chunk(-1, mood.start_s, mood.end_s), _request(plan, f"{plan.video_id}/s{scene_index}", mood.start_s, mood.end_s, seed)
 
 
-def variant_key(plan: ScorePlan, *, generator_sha256: str, classifier_sha256: str, render: dict[str, Any]) -> str:
-    """Same models + same plan settings + same render settings -> same key (the soundtrack's identity)."""
-    blob = json.dumps({"g": generator_sha256, "c": classifier_sha256, "seed": plan.seed, "sampling": asdict(plan.sampling),
+def variant_key(plan: ScorePlan, *, generator: ModelIdentity, classifier: ModelIdentity, render: dict[str, Any]) -> str:
+    """Same models (weights and version) + same plan settings + same render settings -> same key (the soundtrack's identity)."""
+    blob = json.dumps({"g": [generator.sha256, generator.version], "c": [classifier.sha256, classifier.version], "seed": plan.seed, "sampling": asdict(plan.sampling),
                        "chunk": plan.max_chunk_s, "scene_seeds": list(plan.scene_seeds), "render": render,
                        **({"brief": plan.brief, "ensemble": plan.ensemble} if plan.brief else {}),
                        **({"moods": [(m.scene_index, m.valence, m.arousal, m.source) for m in plan.moods]}

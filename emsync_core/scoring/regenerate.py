@@ -88,7 +88,7 @@ def _splice(db_url: str, out: str, current: CurrentSoundtrack, plan: ScorePlan, 
     generator = load_generator(models)
     gen_id = identity(generator)
     cls_id = ModelIdentity(parent.classifier_version, parent.classifier_sha256)
-    key = variant_key(plan, generator_sha256=gen_id.sha256, classifier_sha256=cls_id.sha256, render=settings.as_dict())
+    key = variant_key(plan, generator=gen_id, classifier=cls_id, render=settings.as_dict())
     existing = recorder.soundtrack_id(plan.video_id, key)
     if existing is not None:
         return None, existing

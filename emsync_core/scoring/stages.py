@@ -67,7 +67,7 @@ class PlanSettings:
         (they do not enter a base soundtrack's key)."""
         blank = ScorePlan(video_id, 1.0, (), (), self.seed, self.sampling, self.max_chunk_s, brief=self.brief,
                           ensemble=self.ensemble)
-        return variant_key(blank, generator_sha256=generator.sha256, classifier_sha256=classifier.sha256,
+        return variant_key(blank, generator=generator, classifier=classifier,
                            render=render.as_dict())
 
 

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from emsync_core.emotion import SceneEmotion, load_classifier
-from emsync_core.emotion.classifier import FACES_MODEL, EmotionClassifier, default_model_path
+from emsync_core.emotion.classifier import FACES_MODEL, SCENE_RULES, EmotionClassifier, default_model_path
 from emsync_core.emotion.ekman import EKMAN
 from emsync_core.emotion.features_io import FeatureTableError
 from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
@@ -49,7 +49,7 @@ def chaplin(shared_video: Path, tmp_path_factory: pytest.TempPathFactory) -> pa.
 
 def test_shipped_model_identity(classifier: EmotionClassifier) -> None:
     assert classifier.model_sha256 == hashlib.sha256(default_model_path().read_bytes()).hexdigest()
-    assert classifier.model_version == "emotion6-fusion-v2"
+    assert classifier.model_version == f"emotion6-fusion-v2+rules-{SCENE_RULES}"  # weights + the scene rules around them
     assert classifier.modalities == ("mobilenet_v2", "efficientnet_lite0")
     assert classifier.checkpoint.calibration is not None  # fitted on validation, stored in the file
 

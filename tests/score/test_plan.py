@@ -7,6 +7,7 @@ import pytest
 
 from emsync_core.render import midi as midi_tools
 from emsync_core.scoring.assemble import Assembled, Piece, assemble, cut_alignment
+from emsync_core.scoring.models import ModelIdentity
 from emsync_core.scoring.plan import Chunk, ScorePlan, SceneMood, chunk_requests, chunk_spans, scene_request, variant_key
 
 
@@ -41,11 +42,12 @@ def test_requests_carry_relative_scenes_and_cuts_and_stable_seeds():
 
 
 def test_variant_key_changes_with_what_changes_the_music():
-    base = dict(generator_sha256="g", classifier_sha256="c", render={"lufs": -16})
+    base = dict(generator=ModelIdentity("g1", "g"), classifier=ModelIdentity("c1", "c"), render={"lufs": -16})
     key = variant_key(_plan(), **base)
     assert key == variant_key(_plan(), **base)
     assert key != variant_key(_plan(seed=4), **base)
-    assert key != variant_key(_plan(), **{**base, "generator_sha256": "h"})
+    assert key != variant_key(_plan(), **{**base, "generator": ModelIdentity("g1", "h")})
+    assert key != variant_key(_plan(), **{**base, "classifier": ModelIdentity("c1+rules-2", "c")})  # same weights, other scene rules
     assert key != variant_key(_plan(), **{**base, "render": {"lufs": -23}})
 
 
