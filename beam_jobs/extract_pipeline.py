@@ -50,10 +50,7 @@ class ExtractVideoFn(beam.DoFn):
         self._extractor: VideoFeatureExtractor | None = None
 
     def setup(self) -> None:
-        import torch
-
-        torch.set_num_threads(self._threads)
-        self._extractor = VideoFeatureExtractor(self._settings)
+        self._extractor = VideoFeatureExtractor(self._settings, threads=self._threads)
         self._extractor.setup()
 
     def process(self, ref: VideoRef):

@@ -26,10 +26,7 @@ _extractors: dict[str, VideoFeatureExtractor] = {}  # per worker process: backbo
 def _extractor(settings: ExtractSettings, threads: int) -> VideoFeatureExtractor:
     key = settings.fingerprint()
     if key not in _extractors:
-        import torch
-
-        torch.set_num_threads(threads)
-        _extractors[key] = VideoFeatureExtractor(settings)
+        _extractors[key] = VideoFeatureExtractor(settings, threads=threads)
         _extractors[key].setup()
     return _extractors[key]
 

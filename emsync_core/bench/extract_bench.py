@@ -31,8 +31,6 @@ FRAME_STAGES = ("decode", "scale and convert", "cut detection", "motion")
 
 _WORKER = """
 import json, resource, sys, time
-import torch
-torch.set_num_threads(1)
 from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
 from emsync_core.media.scan import ScanSettings
 from emsync_core.store.catalog import resolve_ref

@@ -43,7 +43,8 @@ class Window:
     frames: RGB uint8 arrays (H, W, 3), sampled within the window, long side <= the decoder's
     `feature_size`; motion: mean absolute luma change per frame pair over the window (0-1, from
     the downscaled detection frames); audio: mono float32 in [-1, 1] at `sample_rate`, or None
-    when the video has no audio; cuts_s: raw scene cuts inside the window.
+    when the video has no audio; cuts_s: raw scene cuts inside the window; crops: the frames' 224 px
+    centre crops, made by the first frame CNN that needs them and reused by the others.
     """
 
     index: int
@@ -55,6 +56,7 @@ class Window:
     audio: np.ndarray | None = None
     sample_rate: int = 16000
     cuts_s: list[float] = field(default_factory=list)
+    crops: np.ndarray | None = None
 
     @property
     def duration_s(self) -> float:

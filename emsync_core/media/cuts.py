@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from scenedetect import AdaptiveDetector, FrameTimecode
+from scenedetect.detectors import content_detector
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,21 @@ class CutSettings:
     # A detection at the start of or inside a brightness ramp is a fade, not a cut: every frame-to-frame
     # change of mean luma (0-255) from the frame before it on has the same sign and at least this size.
     fade_step_luma: float = 1.0
+
+
+def mean_value(image: np.ndarray) -> float:
+    """`image.mean()` to the bit (an exact integer sum, one division), ~20x cheaper per detection frame."""
+    return sum(cv2.sumElems(image)) / image.size
+
+
+def mean_pixel_distance(left: np.ndarray, right: np.ndarray) -> float:
+    """PySceneDetect's distance of two uint8 planes (mean |left - right|), to the bit, from OpenCV's
+    absolute difference and integer sum instead of four int32 copies: half the detector's CPU per frame.
+    Installed in its place below (PySceneDetect is pinned; a test holds the two equal)."""
+    return cv2.sumElems(cv2.absdiff(left, right))[0] / float(left.shape[0] * left.shape[1])
+
+
+content_detector._mean_pixel_distance = mean_pixel_distance
 
 
 def thin_cuts(cuts_s: list[float], min_gap_s: float) -> list[float]:
@@ -73,7 +90,7 @@ class StreamingCutDetector:
         return before[-1] if before else cut_s
 
     def push(self, time_s: float, frame_bgr: np.ndarray) -> list[float]:
-        self._recent_luma.append((time_s, float(frame_bgr.mean())))
+        self._recent_luma.append((time_s, mean_value(frame_bgr)))
         found = self._detector.process_frame(FrameTimecode(float(time_s), self._fps), frame_bgr)
         new = [tc.seconds for tc in found if tc.seconds > 0 and not self._is_fade(tc.seconds)]
         self.raw_cuts_s.extend(new)

@@ -15,7 +15,7 @@ from av.video.reformatter import VideoReformatter
 
 from emsync_core.features.base import Window
 from emsync_core.media.audio_stream import AudioWindower, decode_mono
-from emsync_core.media.cuts import CutSettings, StreamingCutDetector
+from emsync_core.media.cuts import CutSettings, StreamingCutDetector, mean_value
 from emsync_core.media.errors import MediaError
 from emsync_core.media.probe import VideoProbe, open_container, probe_container
 from emsync_core.media.stage_clock import StageClock
@@ -159,7 +159,7 @@ class VideoScan:
                 started = clock.add("cut detection", started)
                 gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
                 if previous_gray is not None:
-                    motion_sum += float(cv2.absdiff(gray, previous_gray).mean()) / 255.0
+                    motion_sum += mean_value(cv2.absdiff(gray, previous_gray)) / 255.0
                     motion_n += 1
                 previous_gray = gray
                 clock.add("motion", started)

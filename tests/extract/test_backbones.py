@@ -13,7 +13,9 @@ import torch
 
 from emsync_core.features import registry
 from emsync_core.features.base import Backbone, VideoInfo, Window, WindowwiseBackbone
-from emsync_core.features.mobilenet import MobileNetV2Backbone, load_imagenet_mobilenet_v2, preprocess
+from emsync_core.features.frame_cnn import MODEL_CACHE_ENV, centre_crops
+from emsync_core.features.frame_torch import MODELS, PooledFeatures, imagenet_model
+from emsync_core.features.mobilenet import MobileNetV2Backbone
 from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
 from emsync_core.media.scan import ScanSettings
 from emsync_core.store.catalog import resolve_ref
@@ -34,7 +36,8 @@ def mobilenet() -> MobileNetV2Backbone:
 def test_mobilenet_weights_are_the_real_imagenet_model(mobilenet: MobileNetV2Backbone, shared_video: Path) -> None:
     image = cv2.cvtColor(cv2.imread(str(DAISY)), cv2.COLOR_BGR2RGB)
     with torch.inference_mode():
-        probs = torch.softmax(mobilenet._model(preprocess([image])), dim=1)[0]
+        logits = imagenet_model("mobilenet_v2")(torch.from_numpy(mobilenet.normalise(centre_crops([image]))))
+        probs = torch.softmax(logits, dim=1)[0]
     assert int(probs.argmax()) == IMAGENET_DAISY and float(probs.max()) > 0.9
 
 
@@ -101,12 +104,25 @@ def test_features_of_a_known_video(tmp_path: Path) -> None:
     assert rows == (3, pytest.approx(3.0))
 
 
-def test_folded_embedder_matches_the_unfolded_model(mobilenet: MobileNetV2Backbone) -> None:
+def test_onnx_embedder_matches_the_unfolded_torch_model(mobilenet: MobileNetV2Backbone) -> None:
+    """The worker's ONNX graph (batch norms folded, ORT's fusions) gives the eager torch model's features."""
     images = [np.random.default_rng(i).integers(0, 255, (200, 300, 3), dtype=np.uint8) for i in range(3)]
     with torch.inference_mode():
-        eager = load_imagenet_mobilenet_v2().embed(preprocess(images)).numpy()
-    assert np.allclose(mobilenet.embed_images(images), eager, atol=1e-4)
-    assert np.allclose(mobilenet.embed_images(images[:1]), eager[:1], atol=1e-4)
+        eager = PooledFeatures(imagenet_model("mobilenet_v2"), MODELS["mobilenet_v2"][1])
+        expected = eager(torch.from_numpy(mobilenet.normalise(centre_crops(images)))).numpy()
+    assert np.allclose(mobilenet.embed_images(images), expected, atol=1e-4)
+    assert np.allclose(mobilenet.embed_images(images[:1]), expected[:1], atol=1e-4)
+
+
+def test_a_missing_onnx_graph_is_exported_on_first_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mobilenet: MobileNetV2Backbone) -> None:
+    """An empty model cache: the first load exports the graph from the registry weights (in a child
+    process: the worker does not import torch for it) and gives the same features."""
+    monkeypatch.setenv(MODEL_CACHE_ENV, str(tmp_path / "models"))
+    fresh = MobileNetV2Backbone()
+    fresh.load()
+    assert fresh.onnx_path().is_file() and fresh.onnx_path().parent == tmp_path / "models"
+    image = [np.random.default_rng(7).integers(0, 255, (240, 320, 3), dtype=np.uint8)]
+    assert np.allclose(fresh.embed_images(image), mobilenet.embed_images(image), atol=1e-6)
 
 
 @pytest.mark.parametrize("args", [(16000, 1024, 128, 0.0, 8000.0), (22050, 2048, 64, 30.0, 11025.0)])
@@ -134,3 +150,18 @@ def test_several_frames_per_window_are_spread_and_mean_pooled(tmp_path: Path, mo
     pooled = mobilenet.embed(windows[1], None)
     assert pooled.shape == (1280,)
     assert np.allclose(pooled, mobilenet.embed_images(windows[1].frames).mean(axis=0), atol=1e-4)
+
+
+def test_a_worker_with_the_default_backbones_never_imports_torch() -> None:
+    """torch is ~200 MB resident: the default backbones (ONNX Runtime, numpy) must not pull it in."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from emsync_core.features.extract_video import ExtractSettings, VideoFeatureExtractor\n"
+        "VideoFeatureExtractor(ExtractSettings()).setup()\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout

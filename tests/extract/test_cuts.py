@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from emsync_core.media.cuts import thin_cuts
+from emsync_core.media.cuts import mean_pixel_distance, mean_value, thin_cuts
 from emsync_core.media.scan import VideoScan
 from tests.media_factory import cut_times, ffmpeg, video_with_cuts
 
@@ -69,3 +70,27 @@ def test_real_clips_match_their_visible_cuts(shared_video: Path) -> None:
     bikes = scan(shared_video / "bikes.mp4").report
     assert_cuts_match(bikes.cuts_raw_s, [1.2, 3.04, 5.48, 7.48, 9.68], 0.05)
     assert scan(shared_video / "chaplin.mp4").report.cuts_raw_s == []
+
+
+@pytest.mark.parametrize("shape", [(144, 256, 3), (144, 256), (1, 7, 3)])
+def test_mean_value_is_numpys_mean_to_the_bit(shape: tuple[int, ...]) -> None:
+    """Fade tests and motion read it: the cheap sum must not move a single decision."""
+    rng = np.random.default_rng(len(shape))
+    for _ in range(50):
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        assert mean_value(image) == float(image.mean())
+
+
+def test_the_detectors_frame_distance_is_pyscenedetects_to_the_bit() -> None:
+    """The cheap distance stands in for PySceneDetect's own (its formula, written out here): cuts cannot move."""
+    from scenedetect.detectors import content_detector
+
+    def library_formula(left: np.ndarray, right: np.ndarray) -> float:
+        return np.sum(np.abs(left.astype(np.int32) - right.astype(np.int32))) / float(left.shape[0] * left.shape[1])
+
+    assert content_detector._mean_pixel_distance is mean_pixel_distance
+    rng = np.random.default_rng(0)
+    planes = [np.zeros((144, 256), np.uint8), np.full((144, 256), 255, np.uint8)]
+    planes += [rng.integers(0, 256, (144, 256), dtype=np.uint8) for _ in range(40)]
+    for left, right in zip(planes, planes[1:] + planes[:1]):
+        assert mean_pixel_distance(left, right) == library_formula(left, right)

@@ -1,5 +1,5 @@
-"""The EfficientNet-Lite0 frame backbone: the real ImageNet weights from the registry package, an
-optimised embedder equal to the eager model, and embeddings that tell shots apart."""
+"""The EfficientNet-Lite0 frame backbone: the real ImageNet weights from the registry package, the
+worker's ONNX graph equal to the eager torch model, and embeddings that tell shots apart."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from emsync_core.features import registry
-from emsync_core.features.efficientnet import EfficientNetLite0Backbone, _Embed, preprocess
+from emsync_core.features.efficientnet import EfficientNetLite0Backbone
+from emsync_core.features.frame_cnn import centre_crops
+from emsync_core.features.frame_torch import MODELS, PooledFeatures, imagenet_model
 from tests.conftest import SHARED
 
 DAISY = SHARED / "data" / "images" / "emotion6" / "images" / "joy" / "1.jpg"
@@ -28,15 +30,17 @@ def backbone() -> EfficientNetLite0Backbone:
 def test_weights_are_the_real_imagenet_model(backbone, shared_video: Path) -> None:
     image = cv2.cvtColor(cv2.imread(str(DAISY)), cv2.COLOR_BGR2RGB)
     with torch.inference_mode():
-        probs = torch.softmax(backbone._model(preprocess([image])), dim=1)[0]
+        logits = imagenet_model("efficientnet_lite0")(torch.from_numpy(backbone.normalise(centre_crops([image]))))
+        probs = torch.softmax(logits, dim=1)[0]
     assert int(probs.argmax()) == IMAGENET_DAISY and float(probs.max()) > 0.9
 
 
-def test_optimised_embedder_matches_the_eager_model(backbone) -> None:
+def test_onnx_embedder_matches_the_eager_model(backbone) -> None:
     images = [np.random.default_rng(i).integers(0, 255, (200, 300, 3), dtype=np.uint8) for i in range(3)]
     with torch.inference_mode():
-        eager = _Embed(backbone._model)(preprocess(images)).numpy()
-    assert np.allclose(backbone.embed_images(images), eager, atol=1e-3)
+        eager = PooledFeatures(imagenet_model("efficientnet_lite0"), MODELS["efficientnet_lite0"][1])
+        expected = eager(torch.from_numpy(backbone.normalise(centre_crops(images)))).numpy()
+    assert np.allclose(backbone.embed_images(images), expected, atol=1e-4)
 
 
 def test_embeddings_separate_shots(backbone, shared_video: Path) -> None:
