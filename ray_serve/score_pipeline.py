@@ -152,5 +152,11 @@ class _Flow:
 
 
 def run_score(options: ScoreOptions) -> ScoreSummary:
-    """`emsync score`'s whole job on Ray (see emsync_core.scoring.run.run_score)."""
-    return run_in_core(options, RayEngine())
+    """`emsync score`'s whole job on Ray (see emsync_core.scoring.run.run_score). A Ray this call
+    started is shut down when it ends; one already up (the served app's, a caller's) is left running."""
+    started_here = not ray.is_initialized()
+    try:
+        return run_in_core(options, RayEngine())
+    finally:
+        if started_here:
+            stop_ray()

@@ -27,7 +27,7 @@ def invoke(*args: str, env: dict | None = None):
 
 @pytest.fixture(scope="module")
 def bad_catalog(private_dir):
-    """Only bad inputs: the run records them without starting Ray (nothing to score)."""
+    """Only bad inputs: the run records each as a failure and scores nothing."""
     root = private_dir / "bad-catalog"
     root.mkdir()
     (root / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a video")
@@ -122,3 +122,11 @@ def test_readers_never_create_a_database(command, private_dir):
     result = invoke(*args, "--db", f"sqlite:///{missing}")
     assert result.exit_code == EXIT_FAULT and "no database at" in _one_line(result)
     assert not missing.exists()
+
+
+def test_a_run_leaves_no_ray_of_its_own_behind(bad_catalog, private_dir):
+    """In-process callers (the HTTP route, a notebook) must not inherit a Ray the run started."""
+    import ray
+
+    assert invoke("score", str(bad_catalog), "--out", str(private_dir / "out-ray"), *LIGHT).exit_code == EXIT_OK
+    assert not ray.is_initialized()
