@@ -6,7 +6,8 @@ import numpy as np
 from emsync_core.enhance.checkpoint import load_model
 from emsync_core.enhance.data import batches, build_cache, load_split
 from emsync_core.enhance.filters import FIXED_FILTER, SAMPLE_RATE
-from emsync_core.enhance.train import TrainSettings, train
+from emsync_core.enhance.train import WARMUP, TrainSettings, learning_rate, train
+
 
 def _noise_cache(root: Path) -> Path:
     rng = np.random.default_rng(0)
@@ -32,6 +33,18 @@ def test_training_saves_a_loadable_model(tmp_path):
     again = train(TrainSettings(regime="fixed", steps=1, batch=2, init=str(out)), tmp_path / "cache", tmp_path / "n.safetensors",
                   progress=lambda s: None)
     assert again["init"] == "m.safetensors"
+
+
+def test_the_learning_rate_warms_up_and_anneals_to_zero():
+    assert learning_rate(1e-3, 0.0) < 1e-4 and learning_rate(1e-3, WARMUP) == 1e-3
+    assert learning_rate(1e-3, 0.5) < learning_rate(1e-3, 0.2) and learning_rate(1e-3, 1.0) == 0.0
+
+
+def test_the_wall_clock_cap_ends_a_run_and_keeps_its_weights(tmp_path):
+    out = tmp_path / "m.safetensors"
+    facts = train(TrainSettings(regime="random", steps=10_000, batch=2, minutes=0.002), _noise_cache(tmp_path / "cache"), out,
+                  progress=lambda s: None)
+    assert facts["steps_done"] < 10_000 and load_model(out)[1]["steps_done"] == facts["steps_done"]
 
 
 def test_render_cache_splits_by_piece(tmp_path, shared_video):
