@@ -139,6 +139,7 @@ def train_cmd(
 def evaluate_cmd(
     fixed: Path = typer.Option(..., help="The single-filter model."),
     random: Path = typer.Option(..., help="The random-filter model."),
+    also: list[str] = typer.Option([], "--also", help="More models in the same run, as NAME=PATH (new weights beside the shipped ones)."),
     cache: Path = typer.Option(None, help="Rendered audio (default: as `data`)."),
     out: Path = typer.Option(Path(".bench/enhance_eval.json"), help="JSON report."),
     threads: int = typer.Option(1, help="torch threads."),
@@ -149,8 +150,14 @@ def evaluate_cmd(
     from emsync_core.enhance.data import DEFAULT_CACHE
     from emsync_core.enhance.evaluate import evaluate, markdown_table
 
+    models = {"single-filter model": fixed, "random-filter model": random}
+    for item in also:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise typer.BadParameter(f"--also {item!r}: expected NAME=PATH")
+        models[name] = Path(path)
     torch.set_num_threads(threads)
-    report = evaluate({"single-filter model": fixed, "random-filter model": random}, cache or DEFAULT_CACHE, out,
+    report = evaluate(models, cache or DEFAULT_CACHE, out,
                       progress=lambda s: typer.echo(s, err=True))
     typer.echo(markdown_table(report))
     typer.echo(json.dumps(report["detection"], indent=1))
