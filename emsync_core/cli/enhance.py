@@ -120,6 +120,7 @@ def train_cmd(
     seed: int = typer.Option(0),
     lr: float = typer.Option(1e-3, help="Peak learning rate (one cycle over the steps)."),
     init: Path = typer.Option(None, help="Continue from these weights."),
+    high_band_weight: float = typer.Option(0.0, help="Weight of the high-band SNR gain (above each example's cut-off) in the loss."),
     threads: int = typer.Option(1, help="torch threads."),
 ) -> None:
     """Train one regime of the bandwidth-extension U-Net."""
@@ -130,7 +131,7 @@ def train_cmd(
 
     torch.set_num_threads(threads)
     facts = train(TrainSettings(regime=regime, steps=steps, minutes=minutes, batch=batch, seed=seed, lr=lr,
-                                init=str(init) if init else None), cache or DEFAULT_CACHE,
+                                init=str(init) if init else None, high_band_weight=high_band_weight), cache or DEFAULT_CACHE,
                   out, progress=lambda s: typer.echo(s, err=True))
     typer.echo(json.dumps(facts))
 

@@ -6,7 +6,7 @@ import numpy as np
 from emsync_core.enhance.checkpoint import load_model
 from emsync_core.enhance.data import batches, build_cache, load_split
 from emsync_core.enhance.filters import FIXED_FILTER, SAMPLE_RATE
-from emsync_core.enhance.train import WARMUP, TrainSettings, learning_rate, train
+from emsync_core.enhance.train import WARMUP, TrainSettings, high_band_loss, learning_rate, train
 
 
 def _noise_cache(root: Path) -> Path:
@@ -20,8 +20,8 @@ def _noise_cache(root: Path) -> Path:
 
 def test_batches_pair_clean_and_filtered_crops(tmp_path):
     pieces = load_split(_noise_cache(tmp_path), "train")
-    limited, clean = next(batches(pieces, 3, 4096, lambda rng: FIXED_FILTER, np.random.default_rng(0)))
-    assert limited.shape == clean.shape == (3, 4096)
+    limited, clean, cutoffs = next(batches(pieces, 3, 4096, lambda rng: FIXED_FILTER, np.random.default_rng(0)))
+    assert limited.shape == clean.shape == (3, 4096) and list(cutoffs) == [FIXED_FILTER.cutoff_hz] * 3
     assert not np.allclose(limited, clean)
 
 
@@ -30,9 +30,21 @@ def test_training_saves_a_loadable_model(tmp_path):
     facts = train(TrainSettings(regime="random", steps=2, batch=2), _noise_cache(tmp_path / "cache"), out, progress=lambda s: None)
     model, stored = load_model(out)
     assert facts["steps_done"] == 2 and stored["regime"] == "random"
-    again = train(TrainSettings(regime="fixed", steps=1, batch=2, init=str(out)), tmp_path / "cache", tmp_path / "n.safetensors",
+    again = train(TrainSettings(regime="fixed", steps=1, batch=2, init=str(out), high_band_weight=0.5), tmp_path / "cache", tmp_path / "n.safetensors",
                   progress=lambda s: None)
     assert again["init"] == "m.safetensors"
+
+
+def test_the_high_band_loss_counts_only_the_band_above_each_cut_off():
+    import torch
+
+    noise = np.random.default_rng(0).standard_normal((8192, 2)).astype(np.float32)
+    clean, limited = torch.from_numpy(noise.T.copy()), torch.from_numpy(FIXED_FILTER.apply(noise).T.copy())
+    cutoffs = torch.tensor([FIXED_FILTER.cutoff_hz] * 2)
+    assert high_band_loss(limited, limited, clean, cutoffs).item() == 0.0
+    assert high_band_loss(clean, limited, clean, cutoffs).item() < -60
+    louder_passband = clean + 0.5 * limited  # wrong below the cut-off, right above it
+    assert high_band_loss(louder_passband, limited, clean, cutoffs).item() < -5
 
 
 def test_the_learning_rate_warms_up_and_anneals_to_zero():
