@@ -138,8 +138,8 @@ def train_cmd(
 
 @model_app.command("evaluate")
 def evaluate_cmd(
-    fixed: Path = typer.Option(..., help="The single-filter model."),
-    random: Path = typer.Option(..., help="The random-filter model."),
+    fixed: Path = typer.Option(None, help="The single-filter model."),
+    random: Path = typer.Option(None, help="The random-filter model."),
     also: list[str] = typer.Option([], "--also", help="More models in the same run, as NAME=PATH (new weights beside the shipped ones)."),
     cache: Path = typer.Option(None, help="Rendered audio (default: as `data`)."),
     out: Path = typer.Option(Path(".bench/enhance_eval.json"), help="JSON report."),
@@ -151,12 +151,14 @@ def evaluate_cmd(
     from emsync_core.enhance.data import DEFAULT_CACHE
     from emsync_core.enhance.evaluate import evaluate, markdown_table
 
-    models = {"single-filter model": fixed, "random-filter model": random}
+    models = {name: path for name, path in (("single-filter model", fixed), ("random-filter model", random)) if path}
     for item in also:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise typer.BadParameter(f"--also {item!r}: expected NAME=PATH")
         models[name] = Path(path)
+    if not models:
+        raise typer.BadParameter("no model to evaluate: give --fixed, --random or --also")
     torch.set_num_threads(threads)
     report = evaluate(models, cache or DEFAULT_CACHE, out,
                       progress=lambda s: typer.echo(s, err=True))
