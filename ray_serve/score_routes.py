@@ -20,7 +20,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from emsync_core.api.policy import record_error, video_in_roots
 from emsync_core.db import queries
@@ -58,6 +58,14 @@ class ScoreIn(BaseModel):
     brief: str = Field("", max_length=500)  # a scoring brief ("tense, orchestral, minor key")
     brief_rule: Literal["centre", "replace"] = "centre"
     ensemble: str | None = Field(None, max_length=200)  # line-up (emsync_core.music.ensemble); None = the default
+    enhance_audio: bool = Field(False, description="Restore the original audio's high band when its spectrum shows a "
+                                "band limit the model restores (as `emsync score --enhance-audio`); duck mode only.")
+
+    @model_validator(mode="after")
+    def _enhance_needs_duck(self) -> ScoreIn:
+        if self.enhance_audio and self.mux != "duck":  # only duck mixes the original audio in
+            raise ValueError("enhance_audio applies to mux 'duck' only: the other modes leave the original audio as it is")
+        return self
 
 
 class MoodsIn(BaseModel):
@@ -93,7 +101,7 @@ def _out_root(request: Request) -> str:
 
 
 def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, brief: str = "", brief_rule: str = "centre",
-                   ensemble: str | None = None):
+                   ensemble: str | None = None, enhance_audio: bool = False):
     """The scoring options of the server, from its environment (set on the Ray nodes / pods):
     EMSYNC_BACKBONES, EMSYNC_{CLASSIFIER,GENERATOR}_{LOADER,CHECKPOINT}; unset means the defaults.
     Actors take a quarter CPU: the replica itself holds some, and Ray Data must still fit its read tasks.
@@ -111,7 +119,7 @@ def served_options(uri: str, out: str, db_url: str, seed: int, mux: str, brief: 
     extra = {"backbones": tuple(env("EMSYNC_BACKBONES").split(","))} if env("EMSYNC_BACKBONES") else {}
     if ensemble:
         extra["sampling"] = SamplingSettings(ensemble=ensemble)
-    return ScoreOptions(catalog=uri, out=out, db=db_url, seed=seed, render=RenderSettings(mux_mode=mux), models=models,
+    return ScoreOptions(catalog=uri, out=out, db=db_url, seed=seed, render=RenderSettings(mux_mode=mux, enhance_audio=enhance_audio), models=models,
                         show_progress=False, extract_workers=1, actor_cpus=0.25, lease_wait_s=600.0, brief=brief,
                         brief_rule=brief_rule, **extra)
 
@@ -121,13 +129,13 @@ def _db_url(request: Request) -> str:
 
 
 def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, sessions, brief: str = "", brief_rule: str = "centre",
-         ensemble: str | None = None) -> None:
+         ensemble: str | None = None, enhance_audio: bool = False) -> None:
     from ray_serve.score_pipeline import run_score
 
     with _lock:
         job.status = "running"
         try:
-            summary = run_score(served_options(job.uri, out, db_url, seed, mux, brief, brief_rule, ensemble))
+            summary = run_score(served_options(job.uri, out, db_url, seed, mux, brief, brief_rule, ensemble, enhance_audio))
             job.video_ids = [r.video_id for r in summary.scored] + list(summary.already_done)
             job.failures = [{"stage": f.stage, "error_class": f.error_class} for f in summary.failed]
             job.failures += [{"stage": "storage", "error_class": "Fault"} for _ in summary.faulted]
@@ -140,7 +148,7 @@ def _run(job: _Job, out: str, db_url: str, seed: int, mux: str, sessions, brief:
 
 
 def _start(uri: str, request: Request, seed: int, mux: str, upload: bool = False, brief: str = "",
-           brief_rule: str = "centre", ensemble: str | None = None) -> dict:
+           brief_rule: str = "centre", ensemble: str | None = None, enhance_audio: bool = False) -> dict:
     from emsync_core.brief import BriefError, parse_brief
     from emsync_core.music.ensemble import parse_ensemble
 
@@ -152,8 +160,8 @@ def _start(uri: str, request: Request, seed: int, mux: str, upload: bool = False
     out = _out_root(request)
     job = _Job(uuid.uuid4().hex, uri, upload=upload)
     _jobs[job.job_id] = job
-    threading.Thread(target=_run, args=(job, out, _db_url(request), seed, mux, request.app.state.sessions, brief, brief_rule, ensemble),
-                     daemon=True).start()
+    args = (job, out, _db_url(request), seed, mux, request.app.state.sessions, brief, brief_rule, ensemble, enhance_audio)
+    threading.Thread(target=_run, args=args, daemon=True).start()
     return {"job_id": job.job_id, "status": job.status, "status_url": f"/api/score/{job.job_id}"}
 
 
@@ -167,7 +175,7 @@ def post_score(body: ScoreIn, request: Request) -> dict:
     if uri is None or not store.exists(uri):  # the same answer whether the file is missing or out of bounds
         raise HTTPException(404, NOT_FOUND)
     return _start(uri, request, body.seed, body.mux, brief=body.brief, brief_rule=body.brief_rule,
-                  ensemble=body.ensemble)
+                  ensemble=body.ensemble, enhance_audio=body.enhance_audio)
 
 
 @router.put(UPLOAD_PREFIX.removeprefix("/api") + "{filename}", status_code=202, dependencies=[SCORE])

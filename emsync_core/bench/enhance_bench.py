@@ -33,10 +33,12 @@ enhancer = StreamEnhancer(cached_model(), channels) if sys.argv[3] == "model" el
 def cpu():  # this process and its finished children (ffmpeg's decode)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + kids.ru_utime + kids.ru_stime
+def peak_rss_mb():  # VmHWM: this process's own peak; ru_maxrss also carries the parent's from before the exec
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
 c0, w0 = cpu(), time.perf_counter()
 write_stream(sys.argv[1], sys.argv[2], channels, enhancer)
-print(json.dumps({"cpu_s": cpu() - c0, "wall_s": time.perf_counter() - w0,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"cpu_s": cpu() - c0, "wall_s": time.perf_counter() - w0, "peak_rss_mb": peak_rss_mb()}))
 """
 
 

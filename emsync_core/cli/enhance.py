@@ -31,11 +31,23 @@ def enhance(
     model: Path = typer.Option(None, help="Model weights (default: the shipped random-filter model)."),
     force: bool = typer.Option(False, help="Enhance even when no band limit the model restores is found."),
 ) -> None:
-    """Restore the high band of band-limited audio; audio without such a band limit is written unchanged."""
+    """Restore the high band of band-limited audio; audio without such a band limit is written unchanged.
+
+    A file the enhancer cannot use is recorded with its reason and the others are still written (exit 1);
+    a storage or permission fault is retried and, if it persists, recorded as a fault, not as the file's
+    fault (exit 4: rerun once the cause is fixed)."""
+    from emsync_core.cli.errors import EXIT_FAULT
+    from emsync_core.enhance.apply import cached_model
     from emsync_core.enhance.checkpoint import DEFAULT_MODEL
-    from emsync_core.enhance.files import EnhanceError, enhance_file
+    from emsync_core.enhance.files import FAULT_ATTEMPTS, FAULT_BACKOFF_S, EnhanceError, enhance_file
+    from emsync_core.store.faults import EnvironmentFault, retrying
 
     console = Console(stderr=True)
+    model = model or DEFAULT_MODEL
+    try:
+        cached_model(str(model))  # a missing or broken model is the run's problem, not each file's
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise typer.BadParameter(f"model: {exc}") from exc
     single = os.path.isfile(source) and not source.lower().endswith((".csv", ".parquet"))
     if single:
         jobs = [(source, target)]
@@ -47,23 +59,35 @@ def enhance(
         jobs = [(s, os.path.join(target, f"{Path(s).stem}.flac")) for s in sources]
         if not jobs:
             raise typer.BadParameter(f"{source}: no audio or video files found")
-    results, failed = [], 0
+    results, kinds = [], []
     for i, (src, dst) in enumerate(jobs, 1):
         try:
-            outcome = enhance_file(src, dst, model or DEFAULT_MODEL, force)
+            outcome = enhance_file(src, dst, model, force)
             results.append(outcome.to_dict())
             console.print(f"[{i}/{len(jobs)}] {src}: {outcome.note}"
                           + (f" (cut-off {outcome.band_limit.cutoff_hz:.0f} Hz)" if outcome.band_limit.cutoff_hz else "")
                           + f" -> {dst}")
-        except EnhanceError as exc:
-            failed += 1
-            results.append({"source": src, "target": None, "error": str(exc)})
-            console.print(f"[{i}/{len(jobs)}] [red]{exc}[/red]")
+            continue
+        except EnhanceError as exc:  # the input's own fault
+            kind, reason = "input", str(exc)
+        except EnvironmentFault as exc:  # storage or permissions, after retries: not the file's fault
+            kind, reason = "fault", str(exc)
+        except Exception as exc:  # a bug met on one file must not stop the catalog; recorded with its class
+            kind, reason = "error", f"{type(exc).__name__}: {exc}"
+        kinds.append(kind)
+        results.append({"source": src, "target": None, "failure": kind, "error": reason})
+        console.print(f"[{i}/{len(jobs)}] [red]{kind}: {reason}[/red]")
     if not single:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        (Path(target) / "enhance_report.json").write_text(json.dumps(results, indent=2))
-        console.print(f"{len(jobs) - failed} of {len(jobs)} files written; report: {Path(target) / 'enhance_report.json'}")
-    if failed:
+        report = Path(target) / "enhance_report.json"
+        for attempt in retrying(FAULT_ATTEMPTS, FAULT_BACKOFF_S):
+            with attempt:
+                report.parent.mkdir(parents=True, exist_ok=True)
+                report.write_text(json.dumps(results, indent=2))
+        faults = f", {kinds.count('fault')} stopped by storage faults (rerun)" if "fault" in kinds else ""
+        console.print(f"{len(jobs) - len(kinds)} of {len(jobs)} files written{faults}; report: {report}")
+    if "fault" in kinds:
+        raise typer.Exit(code=EXIT_FAULT)
+    if kinds:
         raise typer.Exit(code=1)
 
 
@@ -96,6 +120,7 @@ def train_cmd(
     seed: int = typer.Option(0),
     lr: float = typer.Option(1e-3, help="Peak learning rate (one cycle over the steps)."),
     init: Path = typer.Option(None, help="Continue from these weights."),
+    high_band_weight: float = typer.Option(0.0, help="Weight of the high-band SNR gain (above each example's cut-off) in the loss."),
     threads: int = typer.Option(1, help="torch threads."),
 ) -> None:
     """Train one regime of the bandwidth-extension U-Net."""
@@ -106,15 +131,16 @@ def train_cmd(
 
     torch.set_num_threads(threads)
     facts = train(TrainSettings(regime=regime, steps=steps, minutes=minutes, batch=batch, seed=seed, lr=lr,
-                                init=str(init) if init else None), cache or DEFAULT_CACHE,
+                                init=str(init) if init else None, high_band_weight=high_band_weight), cache or DEFAULT_CACHE,
                   out, progress=lambda s: typer.echo(s, err=True))
     typer.echo(json.dumps(facts))
 
 
 @model_app.command("evaluate")
 def evaluate_cmd(
-    fixed: Path = typer.Option(..., help="The single-filter model."),
-    random: Path = typer.Option(..., help="The random-filter model."),
+    fixed: Path = typer.Option(None, help="The single-filter model."),
+    random: Path = typer.Option(None, help="The random-filter model."),
+    also: list[str] = typer.Option([], "--also", help="More models in the same run, as NAME=PATH (new weights beside the shipped ones)."),
     cache: Path = typer.Option(None, help="Rendered audio (default: as `data`)."),
     out: Path = typer.Option(Path(".bench/enhance_eval.json"), help="JSON report."),
     threads: int = typer.Option(1, help="torch threads."),
@@ -125,8 +151,16 @@ def evaluate_cmd(
     from emsync_core.enhance.data import DEFAULT_CACHE
     from emsync_core.enhance.evaluate import evaluate, markdown_table
 
+    models = {name: path for name, path in (("single-filter model", fixed), ("random-filter model", random)) if path}
+    for item in also:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise typer.BadParameter(f"--also {item!r}: expected NAME=PATH")
+        models[name] = Path(path)
+    if not models:
+        raise typer.BadParameter("no model to evaluate: give --fixed, --random or --also")
     torch.set_num_threads(threads)
-    report = evaluate({"single-filter model": fixed, "random-filter model": random}, cache or DEFAULT_CACHE, out,
+    report = evaluate(models, cache or DEFAULT_CACHE, out,
                       progress=lambda s: typer.echo(s, err=True))
     typer.echo(markdown_table(report))
     typer.echo(json.dumps(report["detection"], indent=1))

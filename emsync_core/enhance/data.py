@@ -147,17 +147,19 @@ def crops(pieces: dict[str, np.ndarray], length: int, rng: np.random.Generator) 
 
 
 def batches(pieces: dict[str, np.ndarray], batch: int, length: int, choose_filter: Callable[[np.random.Generator], FilterSpec],
-            rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(band-limited, clean) float32 arrays of shape (batch, length), a filter drawn per example.
+            rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(band-limited, clean) float32 arrays of shape (batch, length), a filter drawn per example, and
+    each example's cut-off in Hz.
 
     The filter runs over a lead-in before the crop so its start-up transient is not in the example.
     """
     lead = 2048
     source = crops(pieces, length + lead, rng)
     while True:
-        clean, limited = [], []
+        clean, limited, cutoffs = [], [], []
         for _ in range(batch):
-            crop = next(source)
+            crop, spec = next(source), choose_filter(rng)
             clean.append(crop[lead:])
-            limited.append(choose_filter(rng).apply(crop)[lead:])
-        yield np.stack(limited), np.stack(clean)
+            limited.append(spec.apply(crop)[lead:])
+            cutoffs.append(spec.cutoff_hz)
+        yield np.stack(limited), np.stack(clean), np.array(cutoffs, dtype=np.float32)

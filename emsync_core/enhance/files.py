@@ -1,13 +1,20 @@
 """Enhance audio files (or a video's audio) in a stream: decode with ffmpeg, run in windows, write with
-soundfile. Two passes: the first measures the band limit, the second enhances; memory stays flat."""
+soundfile. Two passes: the first measures the band limit, the second enhances; memory stays flat.
+
+Two kinds of failure are kept apart: input the enhancer cannot use (EnhanceError, never retried) and a
+fault of the machine - a read or write that failed, a permission, a full disk - which is retried with
+backoff and, if it persists, raised as an EnvironmentFault that does not blame the file.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -16,11 +23,14 @@ from emsync_core.enhance.apply import StreamEnhancer, cached_model
 from emsync_core.enhance.checkpoint import DEFAULT_MODEL
 from emsync_core.enhance.detect import MIN_SAMPLES, BandLimit, SpectrumAccumulator
 from emsync_core.enhance.filters import SAMPLE_RATE
+from emsync_core.store.faults import ENVIRONMENT_ERRNOS, EnvironmentFault, is_environment_fault, retrying
 
 BLOCK = 1 << 16  # frames decoded per read
 LFE_CHANNEL = 3  # ffmpeg's 5.1 order: FL FR FC LFE BL BR; the LFE is band-limited on purpose
 MAX_CHANNELS = 8
 OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg")
+FAULT_ATTEMPTS = 3  # tries of a file under storage / permission faults
+FAULT_BACKOFF_S = 1.0
 
 
 class EnhanceError(ValueError):
@@ -44,15 +54,28 @@ class FileOutcome:
                 "note": self.note}
 
 
+def _tool_failure(path: str, complaint: str, blame: str) -> Exception:
+    """The machine's OSError when ffmpeg's complaint names one (it prints the C library's own text for
+    it: "Input/output error", "Permission denied"...), so it is retried; otherwise the input's error."""
+    for code in sorted(ENVIRONMENT_ERRNOS):
+        if os.strerror(code) in complaint:
+            return OSError(code, os.strerror(code), path)
+    return EnhanceError(f"{path}: {blame}")
+
+
 def _audio_stream(path: str) -> dict:
     from emsync_core.render.ffmpeg import RenderError, probe
 
-    if not os.path.isfile(path):
-        raise EnhanceError(f"{path}: no such file")
+    try:
+        mode = os.stat(path).st_mode  # any other OSError (a permission, a failing disk) is the machine's
+    except FileNotFoundError:
+        raise EnhanceError(f"{path}: no such file") from None
+    if not stat.S_ISREG(mode):
+        raise EnhanceError(f"{path}: not a file")
     try:
         streams = probe(path).get("streams", [])
     except RenderError as exc:
-        raise EnhanceError(f"{path}: not a media file ffmpeg can read") from exc
+        raise _tool_failure(path, str(exc), "not a media file ffmpeg can read") from exc
     audio = [s for s in streams if s.get("codec_type") == "audio"]
     if not audio:
         raise EnhanceError(f"{path}: has no audio stream")
@@ -77,7 +100,7 @@ def decode_blocks(path: str, channels: int) -> Iterator[np.ndarray]:
         err = proc.stderr.read().decode(errors="replace").strip()
         proc.stderr.close()
         if proc.wait() != 0:
-            raise EnhanceError(f"{path}: decoding failed ({err.splitlines()[-1] if err else 'ffmpeg error'})")
+            raise _tool_failure(path, err, f"decoding failed ({err.splitlines()[-1] if err else 'ffmpeg error'})")
 
 
 def _measure(path: str, channels: int, skip: list[int]) -> tuple[BandLimit, int]:
@@ -88,19 +111,56 @@ def _measure(path: str, channels: int, skip: list[int]) -> tuple[BandLimit, int]
     return acc.result(), acc.samples
 
 
+class _Sink:
+    """The output file as soundfile sees it. libsndfile's callbacks swallow Python exceptions (a full
+    disk becomes a short write and an assertion), so the first OSError is kept here to be raised."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh, self.error = fh, None
+
+    def _guarded(self, call, *args) -> int:
+        if self.error is None:
+            try:
+                return call(*args)
+            except OSError as exc:
+                self.error = exc
+        return 0
+
+    def write(self, data: bytes) -> int:
+        return self._guarded(self.fh.write, data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._guarded(self.fh.seek, offset, whence)
+
+    def tell(self) -> int:
+        return self._guarded(self.fh.tell)
+
+    def __getattr__(self, name: str):
+        return getattr(self.fh, name)
+
+
 def write_stream(source: str, target: str, channels: int, enhancer: StreamEnhancer | None) -> None:
     """Decode `source`, run it through `enhancer` (or not), write `target` under a temporary name first."""
     partial = f"{target}.partial{Path(target).suffix}"
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     try:
-        with sf.SoundFile(partial, "w", SAMPLE_RATE, channels, format=Path(target).suffix[1:].upper()) as out:
-            for block in decode_blocks(source, channels):
-                out.write(np.clip(enhancer.feed(block) if enhancer else block, -1.0, 1.0))
-            if enhancer:
-                out.write(np.clip(enhancer.finish(), -1.0, 1.0))
+        with open(partial, "wb") as fh:
+            sink = _Sink(fh)
+            try:
+                with sf.SoundFile(sink, "w", SAMPLE_RATE, channels, format=Path(target).suffix[1:].upper()) as out:
+                    for block in decode_blocks(source, channels):
+                        out.write(np.clip(enhancer.feed(block) if enhancer else block, -1.0, 1.0))
+                    if enhancer:
+                        out.write(np.clip(enhancer.finish(), -1.0, 1.0))
+            except Exception:
+                if sink.error is not None:
+                    raise sink.error from None
+                raise
+            if sink.error is not None:
+                raise sink.error
         os.replace(partial, target)
     finally:
-        if os.path.exists(partial):
+        if os.path.lexists(partial):
             os.remove(partial)
 
 
@@ -112,11 +172,24 @@ def _note(found: BandLimit, enhanced: bool) -> str:
     return "silent: written unchanged" if found.verdict == "silent" else "no band limit found: written unchanged"
 
 
-def enhance_file(source: str, target: str, model_path: Path | str = DEFAULT_MODEL, force: bool = False) -> FileOutcome:
+def enhance_file(source: str, target: str, model_path: Path | str = DEFAULT_MODEL, force: bool = False,
+                 attempts: int = FAULT_ATTEMPTS, backoff_s: float = FAULT_BACKOFF_S) -> FileOutcome:
     """Write `target` (wav/flac/ogg at 44.1 kHz, same channels); enhanced only for a band limit the model
-    restores, or any audio with `force`. Too-short input is refused; silence is written as it is."""
+    restores, or any audio with `force`. Too-short input is refused; silence is written as it is.
+
+    Raises EnhanceError for input it cannot use, EnvironmentFault when a storage or permission fault
+    outlasts `attempts` tries."""
     if Path(target).suffix.lower() not in OUTPUT_SUFFIXES:
         raise EnhanceError(f"{target}: the output must end in one of {', '.join(OUTPUT_SUFFIXES)}")
+    try:
+        return retrying(attempts, backoff_s)(_enhance_once, source, target, model_path, force)
+    except Exception as exc:
+        if is_environment_fault(exc) and not isinstance(exc, EnvironmentFault):
+            raise EnvironmentFault(f"{source} (after {attempts} tries)", exc) from exc
+        raise
+
+
+def _enhance_once(source: str, target: str, model_path: Path | str, force: bool) -> FileOutcome:
     stream = _audio_stream(source)
     channels, source_rate = int(stream.get("channels") or 0), int(stream.get("sample_rate") or 0)
     if not 1 <= channels <= MAX_CHANNELS:

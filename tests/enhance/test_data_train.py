@@ -6,7 +6,8 @@ import numpy as np
 from emsync_core.enhance.checkpoint import load_model
 from emsync_core.enhance.data import batches, build_cache, load_split
 from emsync_core.enhance.filters import FIXED_FILTER, SAMPLE_RATE
-from emsync_core.enhance.train import TrainSettings, train
+from emsync_core.enhance.train import WARMUP, TrainSettings, high_band_loss, learning_rate, train
+
 
 def _noise_cache(root: Path) -> Path:
     rng = np.random.default_rng(0)
@@ -19,8 +20,8 @@ def _noise_cache(root: Path) -> Path:
 
 def test_batches_pair_clean_and_filtered_crops(tmp_path):
     pieces = load_split(_noise_cache(tmp_path), "train")
-    limited, clean = next(batches(pieces, 3, 4096, lambda rng: FIXED_FILTER, np.random.default_rng(0)))
-    assert limited.shape == clean.shape == (3, 4096)
+    limited, clean, cutoffs = next(batches(pieces, 3, 4096, lambda rng: FIXED_FILTER, np.random.default_rng(0)))
+    assert limited.shape == clean.shape == (3, 4096) and list(cutoffs) == [FIXED_FILTER.cutoff_hz] * 3
     assert not np.allclose(limited, clean)
 
 
@@ -29,9 +30,33 @@ def test_training_saves_a_loadable_model(tmp_path):
     facts = train(TrainSettings(regime="random", steps=2, batch=2), _noise_cache(tmp_path / "cache"), out, progress=lambda s: None)
     model, stored = load_model(out)
     assert facts["steps_done"] == 2 and stored["regime"] == "random"
-    again = train(TrainSettings(regime="fixed", steps=1, batch=2, init=str(out)), tmp_path / "cache", tmp_path / "n.safetensors",
+    again = train(TrainSettings(regime="fixed", steps=1, batch=2, init=str(out), high_band_weight=0.5), tmp_path / "cache", tmp_path / "n.safetensors",
                   progress=lambda s: None)
     assert again["init"] == "m.safetensors"
+
+
+def test_the_high_band_loss_counts_only_the_band_above_each_cut_off():
+    import torch
+
+    noise = np.random.default_rng(0).standard_normal((8192, 2)).astype(np.float32)
+    clean, limited = torch.from_numpy(noise.T.copy()), torch.from_numpy(FIXED_FILTER.apply(noise).T.copy())
+    cutoffs = torch.tensor([FIXED_FILTER.cutoff_hz] * 2)
+    assert high_band_loss(limited, limited, clean, cutoffs).item() == 0.0
+    assert high_band_loss(clean, limited, clean, cutoffs).item() < -60
+    louder_passband = clean + 0.5 * limited  # wrong below the cut-off, right above it
+    assert high_band_loss(louder_passband, limited, clean, cutoffs).item() < -5
+
+
+def test_the_learning_rate_warms_up_and_anneals_to_zero():
+    assert learning_rate(1e-3, 0.0) < 1e-4 and learning_rate(1e-3, WARMUP) == 1e-3
+    assert learning_rate(1e-3, 0.5) < learning_rate(1e-3, 0.2) and learning_rate(1e-3, 1.0) == 0.0
+
+
+def test_the_wall_clock_cap_ends_a_run_and_keeps_its_weights(tmp_path):
+    out = tmp_path / "m.safetensors"
+    facts = train(TrainSettings(regime="random", steps=10_000, batch=2, minutes=0.002), _noise_cache(tmp_path / "cache"), out,
+                  progress=lambda s: None)
+    assert facts["steps_done"] < 10_000 and load_model(out)[1]["steps_done"] == facts["steps_done"]
 
 
 def test_render_cache_splits_by_piece(tmp_path, shared_video):
