@@ -102,6 +102,8 @@ def score(
         return
     if not catalog:
         raise typer.BadParameter("give a CATALOG (or --video/--scene/--seed to regenerate one scene)")
+    if enhance_audio and mux != "duck":
+        raise typer.BadParameter("--enhance-audio applies to --mux duck only: the other modes leave the original audio as it is")
     from emsync_core.scoring.report import print_summary
     from ray_serve.score_pipeline import run_score
 

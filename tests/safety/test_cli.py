@@ -130,3 +130,8 @@ def test_a_run_leaves_no_ray_of_its_own_behind(bad_catalog, private_dir):
 
     assert invoke("score", str(bad_catalog), "--out", str(private_dir / "out-ray"), *LIGHT).exit_code == EXIT_OK
     assert not ray.is_initialized()
+
+
+def test_enhancing_audio_that_is_not_mixed_in_is_refused(bad_catalog, private_dir):
+    result = runner.invoke(app, ["score", str(bad_catalog), "--out", str(private_dir / "out-enh"), "--enhance-audio", "--mux", "replace"])
+    assert result.exit_code == EXIT_USAGE and "--mux duck" in result.output
