@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emsync_core.brief import parse_brief
-from emsync_core.db.record import SceneVerdict
 from emsync_core.scoring.moods import MoodSettings, scene_moods
 from emsync_core.scoring.plan import ScorePlan, chunk_requests
 
@@ -32,7 +31,7 @@ def brief_contrast(features, classifier, generator, *, duration_s: float, cuts_s
     from emsync_core.music.evaluate import vibenet_valence
     from emsync_core.scoring.assemble import Piece, assemble
 
-    verdicts = [SceneVerdict.of(v) for v in classifier.classify(features)]
+    verdicts = classifier.classify(features)
     video_id = str(features.column("video_id")[0].as_py())
     plans = [ScorePlan(video_id, duration_s, cuts_s, scene_moods(verdicts, MoodSettings(parse_brief(text), rule)), seed, brief=text)
              for text in (positive, negative) for seed in seeds]

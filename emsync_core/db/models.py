@@ -14,8 +14,7 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emsync_core.db.base import Base
-
-EKMAN = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
+from emsync_core.emotion.ekman import EKMAN
 
 
 def utcnow() -> datetime:

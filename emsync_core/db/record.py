@@ -11,7 +11,7 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from emsync_core.db.models import EKMAN, Catalog, Emotion, Failure, Run, Scene, Soundtrack, Video, utcnow
+from emsync_core.emotion.scene import SceneEmotion
 
 
 @dataclass(frozen=True)
@@ -50,29 +51,6 @@ class VideoFacts:
         for key in ("cuts_raw_s", "cuts_s", "backbones"):
             values[key] = tuple(values.get(key) or ())
         return cls(**values)
-
-
-@dataclass(frozen=True)
-class SceneVerdict:
-    """One scene's emotion as the classifier gave it (probs over Ekman-6 plus valence/arousal/confidence)."""
-
-    scene_index: int
-    start_s: float
-    end_s: float
-    probs: dict[str, float]
-
-    @classmethod
-    def of(cls, emotion) -> "SceneVerdict":
-        """From a classifier's SceneEmotion: V/A/confidence may be attributes or entries of `probs`."""
-        probs = {k: float(v) for k, v in dict(emotion.probs).items()}
-        for key in ("valence", "arousal", "confidence"):
-            if hasattr(emotion, key):
-                probs[key] = float(getattr(emotion, key))
-        return cls(int(emotion.scene_index), float(emotion.start_s), float(emotion.end_s), probs)
-
-    @property
-    def dominant(self) -> str:
-        return max(EKMAN, key=lambda k: self.probs.get(k, 0.0))
 
 
 @dataclass(frozen=True)
@@ -125,13 +103,6 @@ class FailureRecord:
     @property
     def video_key(self) -> str:
         return self.video_id or hashlib.sha256(self.uri.encode()).hexdigest()[:20]
-
-
-class _HasProbs(Protocol):
-    scene_index: int
-    start_s: float
-    end_s: float
-    probs: dict[str, float]
 
 
 OUTPUT_URI_FIELDS = ("midi_uri", "audio_uri", "video_uri", "plot_uri")
@@ -199,24 +170,20 @@ class Recorder:
         with self.sessions.begin() as s:
             s.execute(update(Video).where(Video.video_id == video_id).values(status=status, updated_at=utcnow()))
 
-    def record_emotions(self, video_id: str, verdicts: Iterable[_HasProbs], *, classifier_version: str,
+    def record_emotions(self, video_id: str, verdicts: Iterable[SceneEmotion], *, classifier_version: str,
                         classifier_sha256: str, run_id: str | None) -> int:
         """Scenes and their emotions; returns how many scenes were written."""
         n = 0
         with self.sessions.begin() as s:
             for v in verdicts:
-                verdict = v if isinstance(v, SceneVerdict) else SceneVerdict.of(v)
-                ins = _insert(s, Scene).values(video_id=video_id, scene_index=verdict.scene_index,
-                                               start_s=verdict.start_s, end_s=verdict.end_s)
+                ins = _insert(s, Scene).values(video_id=video_id, scene_index=v.scene_index, start_s=v.start_s, end_s=v.end_s)
                 s.execute(ins.on_conflict_do_update(index_elements=["video_id", "scene_index"],
                                                     set_={"start_s": ins.excluded.start_s, "end_s": ins.excluded.end_s}))
-                scene_id = s.scalar(select(Scene.id).where(Scene.video_id == video_id, Scene.scene_index == verdict.scene_index))
-                p = verdict.probs
-                values = {k: float(p.get(k, 0.0)) for k in EKMAN}
+                scene_id = s.scalar(select(Scene.id).where(Scene.video_id == video_id, Scene.scene_index == v.scene_index))
+                values = {k: float(v.probs.get(k, 0.0)) for k in EKMAN}
                 values.update(scene_id=scene_id, run_id=run_id, classifier_version=classifier_version,
-                              classifier_sha256=classifier_sha256, dominant=verdict.dominant,
-                              valence=float(p["valence"]), arousal=float(p["arousal"]),
-                              confidence=float(p.get("confidence", max(values.values()))), created_at=utcnow())
+                              classifier_sha256=classifier_sha256, dominant=v.dominant, valence=float(v.valence),
+                              arousal=float(v.arousal), confidence=float(v.confidence), created_at=utcnow())
                 s.execute(_insert(s, Emotion).values(**values).on_conflict_do_nothing(
                     index_elements=["scene_id", "classifier_sha256"]))
                 n += 1

@@ -27,6 +27,7 @@ import torch
 from emsync_core.emotion.checkpoint import EmotionCheckpoint, load_checkpoint
 from emsync_core.emotion.dataset import collate, example_from_table
 from emsync_core.emotion.ekman import EKMAN
+from emsync_core.emotion.scene import SceneEmotion
 from emsync_core.emotion.features_io import FeatureTableError, modality, sort_windows
 from emsync_core.features.music_affect import VIBENET_LABELS
 from emsync_core.features.speech import COMPOUND_INDEX
@@ -45,20 +46,6 @@ MUSIC_VALENCE, MUSIC_ENERGY = VIBENET_LABELS.index("valence"), VIBENET_LABELS.in
 # The scene rules around the head move every mood: their digest joins the checkpoint's version, so soundtracks
 # scored under other rules get another key and are scored again rather than reported as done.
 SCENE_RULES = hashlib.sha256(repr((SPEECH_VALENCE_GAIN, MUSIC_GAIN, MUSIC_VALENCE_LINE, MUSIC_AROUSAL_LINE)).encode()).hexdigest()[:8]
-
-
-@dataclass(frozen=True)
-class SceneEmotion:
-    """How one scene feels: Ekman probabilities, valence/arousal in [-1, 1] and a 0-1 confidence."""
-
-    scene_index: int
-    start_s: float
-    end_s: float
-    probs: dict[str, float]
-    valence: float
-    arousal: float
-    confidence: float
-    modalities: tuple[str, ...] = ()  # backbones that had evidence in this scene
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ overall mood kept). NORMALISED_STD is the spread of the labelled validation imag
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Sequence
 
 import numpy as np
 
 from emsync_core.brief.mix import apply_brief
 from emsync_core.brief.parse import Brief
+from emsync_core.emotion.scene import SceneEmotion
 from emsync_core.scoring.plan import SceneMood, moods_from_verdicts
 
 NORMALISED_STD = (0.45, 0.25)  # Emotion6 + OASIS validation labels: valence std 0.45, arousal 0.25
@@ -52,13 +54,13 @@ class MoodSettings:
     norm: CatalogNorm | None = None
 
 
-def scene_moods(verdicts, settings: MoodSettings = MoodSettings()) -> tuple[SceneMood, ...]:
-    """Verdicts (scene_index/start_s/end_s/probs with valence, arousal, confidence) -> the moods to score."""
+def scene_moods(verdicts: Sequence[SceneEmotion], settings: MoodSettings = MoodSettings()) -> tuple[SceneMood, ...]:
+    """The classifier's scene emotions -> the moods to score (catalog normalisation, then the brief)."""
     moods = moods_from_verdicts(verdicts)
     if settings.norm is not None:
         moods = tuple(replace(m, **dict(zip(("valence", "arousal"), settings.norm.apply(m.valence, m.arousal))))
                       for m in moods)
     if settings.brief is not None:
-        confidence = {int(v.scene_index): float(v.probs.get("confidence", 1.0)) for v in verdicts}
+        confidence = {int(v.scene_index): float(v.confidence) for v in verdicts}
         moods = apply_brief(moods, settings.brief, settings.rule, confidence)
     return moods

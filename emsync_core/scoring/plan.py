@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Iterable
 
+from emsync_core.emotion.scene import SceneEmotion
 from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition
 from emsync_core.scoring.models import ModelIdentity
 
@@ -59,10 +60,10 @@ class ScorePlan:
                  "arousal": m.arousal, "source": m.source} for m in self.moods]
 
 
-def moods_from_verdicts(verdicts) -> tuple[SceneMood, ...]:
-    """Scene moods in time order from objects with scene_index/start_s/end_s/probs (valence, arousal)."""
-    moods = sorted((SceneMood(int(v.scene_index), float(v.start_s), float(v.end_s), float(v.probs["valence"]),
-                              float(v.probs["arousal"])) for v in verdicts), key=lambda m: m.start_s)
+def moods_from_verdicts(verdicts: Iterable[SceneEmotion]) -> tuple[SceneMood, ...]:
+    """The classifier's scene emotions as scene moods, in time order."""
+    moods = sorted((SceneMood(int(v.scene_index), float(v.start_s), float(v.end_s), float(v.valence), float(v.arousal))
+                    for v in verdicts), key=lambda m: m.start_s)
     if not moods:
         raise ValueError("the classifier returned no scenes")
     return tuple(moods)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from emsync_core.db.record import FailureRecord, SceneVerdict, SoundtrackRecord
+from emsync_core.db.record import FailureRecord, SoundtrackRecord
+from emsync_core.emotion.scene import SceneEmotion
 from emsync_core.features.base import Resources
 from emsync_core.music import GenerationRequest, GenerationResult, SamplingSettings
 from emsync_core.render.pipeline import RenderSettings
@@ -58,7 +59,7 @@ class PlanSettings:
     brief: str = ""
     ensemble: str | None = None  # the brief's line-up, when it names one and --ensemble did not
 
-    def plan(self, job: VideoJob, verdicts: tuple[SceneVerdict, ...]) -> ScorePlan:
+    def plan(self, job: VideoJob, verdicts: tuple[SceneEmotion, ...]) -> ScorePlan:
         return ScorePlan(job.video_id, job.duration_s, job.cuts_s, scene_moods(verdicts, self.moods), self.seed,
                          self.sampling, self.max_chunk_s, brief=self.brief, ensemble=self.ensemble)
 
@@ -76,7 +77,7 @@ class PlannedVideo:
     """Classify-and-plan's output: the scenes as the classifier saw them and the chunks to generate."""
 
     job: VideoJob
-    verdicts: tuple[SceneVerdict, ...]
+    verdicts: tuple[SceneEmotion, ...]
     plan: ScorePlan
     requests: tuple[tuple[Chunk, GenerationRequest], ...]
     seconds: float
@@ -105,7 +106,7 @@ class ClassifyAndPlan:
             if table.num_rows == 0:
                 return FailureRecord(job.uri, "classify", "NoFeatures", "the feature Parquet gave no window rows for this video",
                                      video_id=job.video_id)
-            verdicts = tuple(SceneVerdict.of(v) for v in self.classifier.classify(table.sort_by("window_index")))
+            verdicts = tuple(self.classifier.classify(table.sort_by("window_index")))
             plan = self.settings.plan(job, verdicts)
             requests = tuple(chunk_requests(plan))
         except Exception as exc:  # this video's failure alone

@@ -12,7 +12,8 @@ from emsync_core.db import queries
 from emsync_core.db.base import Base
 from emsync_core.db.engine import make_engine, upgrade
 from emsync_core.db.models import Emotion, Failure, Scene, Soundtrack, Video
-from emsync_core.db.record import FailureRecord, Recorder, SceneVerdict, SoundtrackRecord, VideoFacts
+from emsync_core.db.record import FailureRecord, Recorder, SoundtrackRecord, VideoFacts
+from emsync_core.emotion.scene import SceneEmotion
 
 CORE = {"catalogs", "videos", "runs", "scenes", "emotions", "soundtracks", "failures"}
 
@@ -25,11 +26,10 @@ MARKER = {
 
 
 def _verdicts():
-    joy = {"anger": 0.02, "disgust": 0.02, "fear": 0.02, "joy": 0.9, "sadness": 0.02, "surprise": 0.02,
-           "valence": 0.7, "arousal": 0.4, "confidence": 0.9}
-    fear = {"anger": 0.1, "disgust": 0.05, "fear": 0.7, "joy": 0.05, "sadness": 0.05, "surprise": 0.05,
-            "valence": -0.6, "arousal": 0.6, "confidence": 0.7}
-    return [SceneVerdict(0, 0.0, 10.0, joy), SceneVerdict(1, 10.0, 20.0, fear)]
+    joy = {"anger": 0.02, "disgust": 0.02, "fear": 0.02, "joy": 0.9, "sadness": 0.02, "surprise": 0.02}
+    fear = {"anger": 0.1, "disgust": 0.05, "fear": 0.7, "joy": 0.05, "sadness": 0.05, "surprise": 0.05}
+    return [SceneEmotion(0, 0.0, 10.0, joy, valence=0.7, arousal=0.4, confidence=0.9),
+            SceneEmotion(1, 10.0, 20.0, fear, valence=-0.6, arousal=0.6, confidence=0.7)]
 
 
 def _soundtrack(variant="k1", seed=1, **kw):

@@ -17,7 +17,7 @@ from emsync_core.api.keys import create_key
 from emsync_core.api.policy import ApiSettings
 from emsync_core.db.engine import open_database
 from emsync_core.db.models import Emotion, Scene, Soundtrack
-from emsync_core.db.record import Recorder, SceneVerdict, VideoFacts
+from emsync_core.db.record import Recorder, VideoFacts
 from emsync_core.emotion import load_classifier
 from emsync_core.emotion.features_io import read_videos
 from emsync_core.features.extract_video import ExtractSettings, OutputLayout, VideoFeatureExtractor
@@ -56,7 +56,7 @@ def scored(tmp_path_factory) -> dict:
     facts = VideoFacts.from_marker(outcome.record)
     [(_, table)] = read_videos(layout.features(ref.video_id))
     classifier = load_classifier()
-    verdicts = [SceneVerdict.of(v) for v in classifier.classify(table)]
+    verdicts = classifier.classify(table)
     db = f"sqlite:///{out / 'emsync.db'}"
     recorder = Recorder(open_database(db))
     recorder.record_video(facts, status="extracted")

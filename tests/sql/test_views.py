@@ -13,16 +13,17 @@ from sqlalchemy import inspect, text
 from emsync_core.db.analyst_views import query_files, view_files, view_name
 from emsync_core.db.engine import open_database
 from emsync_core.db.export import export_views
-from emsync_core.db.record import FailureRecord, Recorder, SceneVerdict, SoundtrackRecord, VideoFacts
+from emsync_core.db.record import FailureRecord, Recorder, SoundtrackRecord, VideoFacts
+from emsync_core.emotion.scene import SceneEmotion
 from emsync_core.study import participation
 from emsync_core.study.create import ArmSpec, CriterionSpec, StudyRequest, create_study
 from tests.study.archive import pg_schema_url
 
 
-def _probs(dominant: str, valence: float, arousal: float) -> dict[str, float]:
+def _scene(index: int, dominant: str, valence: float, arousal: float) -> SceneEmotion:
     probs = {k: 0.04 for k in ("anger", "disgust", "fear", "joy", "sadness", "surprise")}
     probs[dominant] = 0.8
-    return {**probs, "valence": valence, "arousal": arousal, "confidence": 0.8}
+    return SceneEmotion(index, 2.0 * index, 2.0 * index + 2.0, probs, valence=valence, arousal=arousal, confidence=0.8)
 
 
 def _soundtrack(video_id: str, gen: str, n_cuts: int, matched: int, path: str) -> SoundtrackRecord:
@@ -47,7 +48,7 @@ def build(url: str, tmp) -> None:
     emotions = {"n1": [("joy", 0.7, 0.4), ("fear", -0.6, 0.6)], "n2": [("joy", 0.6, 0.3)], "f1": [("sadness", -0.6, -0.3)] * 3,
                 "f2": [("anger", -0.5, 0.5)]}
     for vid, scenes in emotions.items():
-        rec.record_emotions(vid, [SceneVerdict(i, 2.0 * i, 2.0 * i + 2.0, _probs(*e)) for i, e in enumerate(scenes)],
+        rec.record_emotions(vid, [_scene(i, *e) for i, e in enumerate(scenes)],
                             classifier_version="clf-1", classifier_sha256="b" * 64, run_id=run_id)
     for gen in ("gen-a", "gen-b"):  # one file per generator: a study refuses arms made of the same files
         (tmp / f"st-{gen}.mp4").write_bytes(f"{gen}: not played in this test".encode())
