@@ -69,3 +69,23 @@ def gcs_emulator(tmp_path_factory: pytest.TempPathFactory):
     else:
         os.environ["STORAGE_EMULATOR_HOST"] = previous
     remote.filesystem.cache_clear()
+
+
+@pytest.fixture()
+def score_api(tmp_path):
+    """The archive API with a key of the score scope, scoring videos under tmp_path."""
+    from fastapi.testclient import TestClient
+
+    from emsync_core.api.keys import create_key
+    from emsync_core.api.policy import ApiSettings
+    from emsync_core.db.engine import open_database
+    from ray_serve.app import build_api_app
+
+    db = f"sqlite:///{tmp_path / 'emsync.db'}"
+    sessions = open_database(db)
+    with sessions.begin() as s:
+        _, secret = create_key(s, "scorer", ("score",))
+    sessions.kw["bind"].dispose()
+    app = build_api_app(db, ApiSettings(catalog_roots=(str(tmp_path),)))
+    with TestClient(app, base_url="http://127.0.0.1", headers={"Authorization": f"Bearer {secret}"}) as c:
+        yield c

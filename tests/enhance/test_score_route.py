@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from emsync_core.api.keys import create_key
-from emsync_core.api.policy import ApiSettings
-from emsync_core.db.engine import open_database
-from ray_serve.app import build_api_app
 from ray_serve.score_routes import ScoreIn, _jobs, served_options
 
 
-@pytest.fixture()
-def client(tmp_path):
-    db = f"sqlite:///{tmp_path / 'emsync.db'}"
-    sessions = open_database(db)
-    with sessions.begin() as s:
-        _, secret = create_key(s, "scorer", ("score",))
-    sessions.kw["bind"].dispose()
-    app = build_api_app(db, ApiSettings(catalog_roots=(str(tmp_path),)))
-    with TestClient(app, base_url="http://127.0.0.1", headers={"Authorization": f"Bearer {secret}"}) as c:
-        yield c
 
 
 @pytest.mark.parametrize("body, message", [
@@ -30,11 +15,11 @@ def client(tmp_path):
     ({"enhance_audio": True, "mux": "replace"}, "mux 'duck' only"),
     ({"enhance_audio": True, "mux": "add"}, "mux 'duck' only"),
 ])
-def test_bad_enhance_requests_are_refused_and_start_nothing(client, tmp_path, body, message):
+def test_bad_enhance_requests_are_refused_and_start_nothing(score_api, tmp_path, body, message):
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
     before = len(_jobs)
-    r = client.post("/api/score", json={"uri": str(video), **body})
+    r = score_api.post("/api/score", json={"uri": str(video), **body})
     assert r.status_code == 422 and message in str(r.json()["detail"])
     assert len(_jobs) == before
 
