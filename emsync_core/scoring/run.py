@@ -200,6 +200,8 @@ class ScoreRun:
             summary.drafts_removed = clean_dead_drafts(options.out)  # what a killed run left half-written
         with ThreadPoolExecutor(1, thread_name_prefix="extract") as pool:
             if options.overlapped:
+                # the engine first: starting Ray forks its daemons, which aborts while the extraction's gRPC threads run
+                summary.timings["ray_init_s"] = engine.start(options)
                 feed = JobFeed(self, catalog_uris(options.catalog))
                 feed.extraction = pool.submit(engine.extract, replace(options, show_progress=False))
                 self._open(None)  # (loads both models in the driver, while the extraction starts)
@@ -210,7 +212,7 @@ class ScoreRun:
                 self._open(catalog_norm(options.models, markers, options.out) if options.normalise_catalog else None)
                 feed, total = JobFeed(self, set()), len(markers) + len(failures)
                 feed.extraction = _finished(extract)
-            summary.timings["ray_init_s"] = engine.start(options)
+                summary.timings["ray_init_s"] = engine.start(options)
             t0 = time.perf_counter()
             with VideoProgress(total, enabled=options.show_progress) as self.progress:
                 engine.score(self, feed)
