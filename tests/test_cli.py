@@ -40,3 +40,9 @@ def test_every_command_has_help() -> None:
 def test_version() -> None:
     result = subprocess.run([EMSYNC, "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("emsync ")
+
+
+def test_the_cli_and_the_request_types_load_without_torch() -> None:
+    """Torch costs ~200 MB per process: `emsync extract` (Beam's in-process workers) must not pay it."""
+    probe = "import sys, emsync_core.cli.main, emsync_core.music, emsync_core.emotion; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], timeout=120).returncode == 0
