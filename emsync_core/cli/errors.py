@@ -25,6 +25,15 @@ EXIT_FAULT = 4  # the database, storage, network or permissions failed: nothing 
 EXIT_BUSY = 5  # another live run holds this run key
 
 
+def run_exit_code(summary, max_failures: int | None) -> int:
+    """The documented exit code of a finished extraction or scoring run (its summary has `failed` and `faulted`)."""
+    if summary.faulted:
+        return EXIT_FAULT
+    if max_failures is not None and len(summary.failed) > max_failures:
+        return EXIT_OVER_BUDGET
+    return EXIT_OK
+
+
 def operational(exc: BaseException) -> tuple[int, str] | None:
     """(exit code, one-line message) for an operator's problem; None for a crash."""
     if isinstance(exc, LeaseHeld):

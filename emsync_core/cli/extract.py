@@ -19,9 +19,14 @@ def extract(
     frames_per_window: int = typer.Option(1, help="Frames sampled per window for frame backbones."),
     min_cut_gap_s: float = typer.Option(4.0, help="Thinned cuts are at least this far apart (the method's 4 s)."),
     workers: int = typer.Option(0, help="DirectRunner direct_num_workers (0 = number of cores)."),
+    max_failures: int = typer.Option(None, "--max-failures", min=0, help="Exit 3 when more inputs than this are bad (default: no limit; each is recorded)."),
 ) -> None:
-    """Shard a catalog, detect scene cuts and extract features into Parquet (extra args go to Beam)."""
+    """Shard a catalog, detect scene cuts and extract features into Parquet (extra args go to Beam).
+
+    Exit codes as `emsync score`: 0 complete (bad inputs recorded as dead letters), 3 more bad inputs than
+    --max-failures, 4 a storage/network/permission fault stopped some videos (rerun them)."""
     from beam_jobs.extract_pipeline import ExtractOptions, run_extract
+    from emsync_core.cli.errors import run_exit_code
 
     summary = run_extract(
         ExtractOptions(
@@ -35,4 +40,4 @@ def extract(
         ),
         beam_args=list(ctx.args),
     )
-    raise typer.Exit(code=0 if summary.complete else 1)
+    raise typer.Exit(code=run_exit_code(summary, max_failures))

@@ -104,6 +104,7 @@ def score(
         raise typer.BadParameter("give a CATALOG (or --video/--scene/--seed to regenerate one scene)")
     if enhance_audio and mux != "duck":
         raise typer.BadParameter("--enhance-audio applies to --mux duck only: the other modes leave the original audio as it is")
+    from emsync_core.cli.errors import run_exit_code
     from emsync_core.scoring.report import print_summary
     from ray_serve.score_pipeline import run_score
 
@@ -119,21 +120,10 @@ def score(
         retry_failed=retry_failed, lease_wait_s=wait, overlap=overlap, extract_engine=extract_engine, beam_args=tuple(ctx.args))
     summary = run_score(options)
     print_summary(summary, console)
-    code = exit_code(summary, max_failures)
+    code = run_exit_code(summary, max_failures)
     if summary_json:
         write_summary_json(summary, code, summary_json)
     raise typer.Exit(code=code)
-
-
-def exit_code(summary, max_failures: int | None) -> int:
-    """The documented exit code of a finished run (see `emsync score --help`)."""
-    from emsync_core.cli.errors import EXIT_FAULT, EXIT_OK, EXIT_OVER_BUDGET
-
-    if summary.faulted:
-        return EXIT_FAULT
-    if max_failures is not None and len(summary.failed) > max_failures:
-        return EXIT_OVER_BUDGET
-    return EXIT_OK
 
 
 def write_summary_json(summary, code: int, target: str) -> None:

@@ -200,9 +200,10 @@ class ScoreRun:
             summary.drafts_removed = clean_dead_drafts(options.out)  # what a killed run left half-written
         with ThreadPoolExecutor(1, thread_name_prefix="extract") as pool:
             if options.overlapped:
-                # the engine first: starting Ray forks its daemons, which aborts while the extraction's gRPC threads run
+                catalog = catalog_uris(options.catalog)  # a catalog that cannot be read stops the run before anything starts
+                # then the engine: starting Ray forks its daemons, which aborts while the extraction's gRPC threads run
                 summary.timings["ray_init_s"] = engine.start(options)
-                feed = JobFeed(self, catalog_uris(options.catalog))
+                feed = JobFeed(self, catalog)
                 feed.extraction = pool.submit(engine.extract, replace(options, show_progress=False))
                 self._open(None)  # (loads both models in the driver, while the extraction starts)
                 total = len(feed.catalog)

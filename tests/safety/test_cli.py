@@ -135,3 +135,11 @@ def test_a_run_leaves_no_ray_of_its_own_behind(bad_catalog, private_dir):
 def test_enhancing_audio_that_is_not_mixed_in_is_refused(bad_catalog, private_dir):
     result = runner.invoke(app, ["score", str(bad_catalog), "--out", str(private_dir / "out-enh"), "--enhance-audio", "--mux", "replace"])
     assert result.exit_code == EXIT_USAGE and "--mux duck" in result.output
+
+
+def test_extract_records_bad_inputs_and_exits_like_score(bad_catalog, private_dir):
+    out = private_dir / "out-extract"
+    assert invoke("extract", str(bad_catalog), "--out", str(out), "--workers", "1").exit_code == EXIT_OK
+    assert len(list(out.rglob("*.json"))) >= 2  # each bad input has its dead letter
+    over = invoke("extract", str(bad_catalog), "--out", str(private_dir / "out-extract-2"), "--workers", "1", "--max-failures", "1")
+    assert over.exit_code == EXIT_OVER_BUDGET
