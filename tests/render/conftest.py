@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import functools
-import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pretty_midi
 import pytest
 
 from emsync_core.render.midi import dump
+from tests.folders import own_temp_folder
 
 SPEECH_AT_S = 2.0
 
@@ -23,9 +21,8 @@ def ffmpeg(*args: str) -> None:
 @pytest.fixture(scope="session")
 def media_dir():
     """Our own temp folder: pytest's numbered dirs get pruned by other users' pytest sessions."""
-    folder = Path(tempfile.mkdtemp(prefix="emsync-render-test-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with own_temp_folder("render") as folder:
+        yield folder
 
 
 @pytest.fixture(scope="session")

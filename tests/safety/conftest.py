@@ -3,9 +3,6 @@ holding a video, and a private folder outside it."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +10,7 @@ from fastapi.testclient import TestClient
 from emsync_core.api.keys import create_key, revoke_key
 from emsync_core.api.policy import ApiSettings
 from emsync_core.db.engine import open_database
+from tests.folders import own_temp_folder
 
 ORIGIN = "http://127.0.0.1"
 
@@ -20,9 +18,8 @@ ORIGIN = "http://127.0.0.1"
 @pytest.fixture(scope="module")
 def private_dir():
     """Our own temp folder (pytest's numbered dirs are pruned by other users' sessions on this machine)."""
-    folder = Path(tempfile.mkdtemp(prefix="emsync-safety-test-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with own_temp_folder("safety") as folder:
+        yield folder
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
+
+from tests.folders import own_temp_folder
 
 SHARED_CLIP = Path("/work/shared/data/video/bikes.mp4")
 BACKBONES = ("visual_affect", "audio_affect")
@@ -64,9 +65,8 @@ def make_checkpoints(folder: Path) -> tuple[str, str]:
 def private_dir():
     """A temp folder of our own: pytest's numbered dirs are pruned by any other pytest session of the
     same user (several engineers share this machine), which pulled catalogs away mid-run."""
-    folder = Path(tempfile.mkdtemp(prefix="emsync-score-test-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with own_temp_folder("score") as folder:
+        yield folder
 
 
 @pytest.fixture(scope="module")
