@@ -7,7 +7,9 @@ ends notes the model never released after two bars, and fills what a band would 
 bass note on each bar that has none, a held chord of the bar's own pitch classes where the harmony
 is silent (so no stretch is without pitched notes),
 and, in line-ups with drums, a plain backbeat in scenes whose arousal is high where the model
-played no drums of its own.
+played no drums of its own. Last, each scene's valence is played the way listeners hear it
+(`articulate`): positive scenes detached and with the melody an octave higher when it sits low,
+negative scenes legato and with the melody lower.
 """
 
 from __future__ import annotations
@@ -44,6 +46,33 @@ DRUM_HIT_S = 0.1
 #: the model sometimes never releases a note (one held 18 s over three chords); no note is held
 #: longer than two bars - the bar fills keep the harmony sounding after it
 MAX_NOTE_S = 2 * BAR_S
+
+
+@dataclass(frozen=True)
+class Articulation:
+    """How the arrangement plays a scene's valence, at |V| = 1 (scaled by V and the cue strength).
+
+    Listeners hear detached, shorter, higher notes as happy and connected, low ones as sad
+    (Juslin & Laukka 2003; Gabrielsson & Lindstrom 2010); the valence judge agreed in a probe
+    (notes halved in length: judged more positive in 12 of 12 pieces; 4 semitones up: 10 of 12).
+    Values chosen on selection seeds (model card, "Valence in the arrangement").
+    """
+
+    #: V > 0: notes of the staccato roles sound (1 - staccato * V) of their length (never under MIN_NOTE_S)
+    staccato: float = 0.5
+    #: V < 0: melody notes are held this share of the way to the next melody onset (at most a bar)
+    legato: float = 1.0
+    #: roles played detached in positive scenes (the bass too: a detached bass lifted the judge's
+    #: mean valence of positive pieces from 0.32 to 0.42 on the selection seeds)
+    staccato_roles: tuple[str, ...] = ("melody", "harmony", "bass")
+    #: the melody of a scene is moved by whole octaves so its median pitch lands nearest to
+    #: MELODY_CENTRE + register * V (semitones), within the melody range
+    register: float = 15.0
+
+
+MIN_NOTE_S = 0.1
+MELODY_CENTRE = 67  # G4: the melody's median at V = 0
+MELODY_RANGE = (60, 88)  # middle C .. E6, where a scene's melody median may be moved
 
 
 @dataclass(frozen=True)
@@ -127,13 +156,66 @@ def fill_bars(roles: dict[str, list[Note]], duration_s: float, fallback: list[in
             roles["bass"].append(Note(1, _into_range(36 + pc, *BASS_RANGE), lo, nxt, soft))
 
 
+def _scene_index(scenes: tuple[SceneCondition, ...], t: float) -> int:
+    """Index of the scene sounding at time t (the first one before its start)."""
+    return max(0, bisect.bisect_right([s.start_s for s in scenes], t) - 1)
+
+
+def _melody_octaves(melody: list[Note], scenes: tuple[SceneCondition, ...], strength: float, register: float) -> list[Note]:
+    """Each scene's melody moved by whole octaves towards MELODY_CENTRE + register * V - up only in
+    positive scenes, down only in negative ones, never at V = 0: one shift per scene, so the line
+    keeps its shape."""
+    by_scene: dict[int, list[int]] = {}
+    for n in melody:
+        by_scene.setdefault(_scene_index(scenes, n.start), []).append(n.pitch)
+    shifts = {}
+    for i, pitches in by_scene.items():
+        median = float(np.median(pitches))
+        v = strength * scenes[i].valence
+        shift = 12 * round((MELODY_CENTRE + register * v - median) / 12)
+        shift = max(shift, 0) if v > 0 else min(shift, 0) if v < 0 else 0
+        while shift > 0 and median + shift > MELODY_RANGE[1]:
+            shift -= 12
+        while shift < 0 and median + shift < MELODY_RANGE[0]:
+            shift += 12
+        shifts[i] = shift
+    return [replace(n, pitch=n.pitch + shifts[_scene_index(scenes, n.start)]) for n in melody]
+
+
+def articulate(roles: dict[str, list[Note]], scenes: tuple[SceneCondition, ...], strength: float, gains: Articulation = Articulation()) -> None:
+    """Play each scene's valence: positive scenes detached (shorter melody, harmony and bass notes),
+    negative scenes legato (melody notes held towards the next), the melody's octave by valence.
+    Only lengths and octaves change: every onset, pitch class and velocity stays the model's."""
+    if strength == 0 or not scenes:
+        return
+
+    def valence(t: float) -> float:
+        return strength * scenes[_scene_index(scenes, t)].valence
+
+    melody = _melody_octaves(roles["melody"], scenes, strength, gains.register)
+    starts = sorted(n.start for n in melody)
+    legato = []
+    for n in melody:
+        v = valence(n.start)
+        later = bisect.bisect_right(starts, n.start)
+        target = min(starts[later] if later < len(starts) else n.start + BAR_S, n.start + BAR_S)
+        legato.append(replace(n, end=n.end + gains.legato * -v * (target - n.end)) if v < 0 and target > n.end else n)
+    roles["melody"] = legato
+    for role in gains.staccato_roles:
+        roles[role] = [
+            replace(n, end=n.start + max(MIN_NOTE_S, (n.end - n.start) * (1 - gains.staccato * valence(n.start))))
+            if valence(n.start) > 0 and n.end - n.start > MIN_NOTE_S
+            else n
+            for n in roles[role]
+        ]
+
+
 def backbeat(scenes: tuple[SceneCondition, ...], duration_s: float, model_drums: list[Note]) -> list[Note]:
     """The model's drums inside high-arousal scenes, plus a backbeat on each such bar where the
     model played fewer than two drum hits; louder and busier with arousal."""
-    starts = [s.start_s for s in scenes]
 
     def arousal(t: float) -> float:
-        return scenes[max(0, bisect.bisect_right(starts, t) - 1)].arousal
+        return scenes[_scene_index(scenes, t)].arousal
 
     out = [n for n in model_drums if arousal(n.start) >= DRUMS_AROUSAL]
     for k in range(int(duration_s / BAR_S) + 1):
@@ -152,15 +234,17 @@ def backbeat(scenes: tuple[SceneCondition, ...], duration_s: float, model_drums:
 
 
 def arrange(
-    notes: list[Note], scenes: tuple[SceneCondition, ...], duration_s: float, ensemble: Ensemble
+    notes: list[Note], scenes: tuple[SceneCondition, ...], duration_s: float, ensemble: Ensemble, valence_cues: float = 1.0
 ) -> list[Part]:
-    """The model's notes dealt to the ensemble's roles, with the fills above; drums-free line-ups
-    drop the model's drums too."""
+    """The model's notes dealt to the ensemble's roles, with the fills above and each scene's valence
+    articulated (`valence_cues` is the sampler's cue strength: 0 leaves valence to the model alone);
+    drums-free line-ups drop the model's drums too."""
     pitched = [replace(n, end=min(n.end, n.start + MAX_NOTE_S)) for n in notes if n.group != DRUMS]
     roles = split_roles(pitched)
     mean_valence = float(np.mean([s.valence for s in scenes])) if scenes else 0.0
     fallback = [0, 4, 7] if mean_valence >= 0 else [9, 0, 4]  # C major / A minor when nothing is pitched
     fill_bars(roles, duration_s, fallback)
+    articulate(roles, scenes, valence_cues)
     if ensemble.drums is not None:
         roles["drums"] = backbeat(scenes, duration_s, [n for n in notes if n.group == DRUMS])
     return [

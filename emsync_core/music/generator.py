@@ -329,7 +329,7 @@ class Generator:
     def _result(self, s: _Sequence) -> GenerationResult:
         r = s.request
         notes = decode(s.tokens, end_s=r.duration_s)
-        parts = arrange(notes, r.scenes, r.duration_s, parse_ensemble(r.sampling.ensemble))
+        parts = arrange(notes, r.scenes, r.duration_s, parse_ensemble(r.sampling.ensemble), r.sampling.valence_cues)
         return GenerationResult(
             request_id=r.request_id,
             midi_bytes=parts_to_midi(parts, r.cuts_s, [t for t in chord_token_times(s.tokens, VOCAB.bar) if t < r.duration_s]),

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from emsync_core.music import GenerationRequest, SamplingSettings, SceneCondition
-from emsync_core.music.arrange import BAR_S, arrange, backbeat, parts_to_midi
+from emsync_core.music.arrange import BAR_S, MIN_NOTE_S, arrange, articulate, backbeat, parts_to_midi
 from emsync_core.music.cut_chords import voicing
 from emsync_core.music.ensemble import PRESETS, parse_ensemble
 from emsync_core.music.generator import _Sequence
@@ -58,6 +58,25 @@ def test_arrangement_deals_roles_and_fills_silence():
     assert soundtrack_stats(midi, (3.0,), 12.0).empty_windows == 0
     no_drums = arrange(notes, scenes, 12.0, PRESETS["strings"])
     assert {p.role for p in no_drums} == {"melody", "harmony", "bass"}
+
+
+def test_valence_is_articulated_per_scene():
+    # positive scene: detached notes, melody an octave up; negative scene: legato melody; V = 0 untouched
+    line = [Note(PIANO, 62 + k % 3, k * 0.5, k * 0.5 + 0.3, 80) for k in range(8)]
+    chords = [Note(PIANO, 55, k * BAR_S, (k + 1) * BAR_S, 60) for k in range(2)]
+
+    def played(valence: float, strength: float = 1.0) -> dict[str, list[Note]]:
+        roles = {"melody": list(line), "harmony": list(chords), "bass": [], "drums": []}
+        articulate(roles, (SceneCondition(0.0, valence, 0.0),), strength)
+        return roles
+
+    happy, sad, neutral = played(0.8), played(-0.8), played(0.8, strength=0.0)
+    assert played(0.0) == neutral == {"melody": line, "harmony": chords, "bass": [], "drums": []}
+    assert min(n.pitch for n in happy["melody"]) >= 74 and [n.start for n in happy["melody"]] == [n.start for n in line]
+    assert all(MIN_NOTE_S <= h.end - h.start < n.end - n.start for h, n in zip(happy["melody"] + happy["harmony"], line + chords))
+    assert [n.pitch for n in sad["melody"]] == [n.pitch for n in line]  # already low: not moved
+    assert all(s.end > n.end for s, n in zip(sad["melody"][:-1], line)) and sad["harmony"] == chords
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(sad["melody"], sad["melody"][1:]))  # held to the next, not over it
 
 
 def test_drums_get_busier_with_arousal():
