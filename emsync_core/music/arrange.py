@@ -182,7 +182,9 @@ def _melody_octaves(melody: list[Note], scenes: tuple[SceneCondition, ...], stre
     return [replace(n, pitch=n.pitch + shifts[_scene_index(scenes, n.start)]) for n in melody]
 
 
-def articulate(roles: dict[str, list[Note]], scenes: tuple[SceneCondition, ...], strength: float, gains: Articulation = Articulation()) -> None:
+def articulate(
+    roles: dict[str, list[Note]], scenes: tuple[SceneCondition, ...], duration_s: float, strength: float, gains: Articulation = Articulation()
+) -> None:
     """Play each scene's valence: positive scenes detached (shorter melody, harmony and bass notes),
     negative scenes legato (melody notes held towards the next), the melody's octave by valence.
     Only lengths and octaves change: every onset, pitch class and velocity stays the model's."""
@@ -198,7 +200,7 @@ def articulate(roles: dict[str, list[Note]], scenes: tuple[SceneCondition, ...],
     for n in melody:
         v = valence(n.start)
         later = bisect.bisect_right(starts, n.start)
-        target = min(starts[later] if later < len(starts) else n.start + BAR_S, n.start + BAR_S)
+        target = min(starts[later] if later < len(starts) else duration_s, n.start + BAR_S, duration_s)
         legato.append(replace(n, end=n.end + gains.legato * -v * (target - n.end)) if v < 0 and target > n.end else n)
     roles["melody"] = legato
     for role in gains.staccato_roles:
@@ -244,7 +246,7 @@ def arrange(
     mean_valence = float(np.mean([s.valence for s in scenes])) if scenes else 0.0
     fallback = [0, 4, 7] if mean_valence >= 0 else [9, 0, 4]  # C major / A minor when nothing is pitched
     fill_bars(roles, duration_s, fallback)
-    articulate(roles, scenes, valence_cues)
+    articulate(roles, scenes, duration_s, valence_cues)
     if ensemble.drums is not None:
         roles["drums"] = backbeat(scenes, duration_s, [n for n in notes if n.group == DRUMS])
     return [

@@ -67,7 +67,7 @@ def test_valence_is_articulated_per_scene():
 
     def played(valence: float, strength: float = 1.0) -> dict[str, list[Note]]:
         roles = {"melody": list(line), "harmony": list(chords), "bass": [], "drums": []}
-        articulate(roles, (SceneCondition(0.0, valence, 0.0),), strength)
+        articulate(roles, (SceneCondition(0.0, valence, 0.0),), 4.0, strength)
         return roles
 
     happy, sad, neutral = played(0.8), played(-0.8), played(0.8, strength=0.0)
@@ -77,6 +77,7 @@ def test_valence_is_articulated_per_scene():
     assert [n.pitch for n in sad["melody"]] == [n.pitch for n in line]  # already low: not moved
     assert all(s.end > n.end for s, n in zip(sad["melody"][:-1], line)) and sad["harmony"] == chords
     assert all(a.end <= b.start + 1e-9 for a, b in zip(sad["melody"], sad["melody"][1:]))  # held to the next, not over it
+    assert line[-1].end < sad["melody"][-1].end <= 4.0  # the last one towards the end, not past it
 
 
 def test_drums_get_busier_with_arousal():
