@@ -33,8 +33,9 @@ class SamplingSettings:
     requested valence more strongly, at the cost of one more batch row per request.
 
     `valence_cues` (beyond the reference): strength of the sampler's valence cues (mode, register,
-    articulation; see `valence_cues.py`), scaled by each scene's valence; 0 leaves valence to the
-    learned condition alone.
+    articulation; see `valence_cues.py`) and of the arrangement's valence articulation (detached,
+    higher lines for positive scenes, legato for negative; see `arrange.articulate`), scaled by
+    each scene's valence; 0 leaves valence to the learned condition alone.
 
     `ensemble` (beyond the reference): the line-up the arrangement step plays the notes with - a
     preset (piano, strings, band, orchestra) or `role=program` pairs (see `ensemble.py`). It is part
