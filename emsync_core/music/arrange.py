@@ -66,13 +66,15 @@ class Articulation:
     #: mean valence of positive pieces from 0.32 to 0.42 on the selection seeds)
     staccato_roles: tuple[str, ...] = ("melody", "harmony", "bass")
     #: the melody of a scene is moved by whole octaves so its median pitch lands nearest to
-    #: MELODY_CENTRE + register * V (semitones), within the melody range
+    #: MELODY_CENTRE + register * V (semitones), with every note inside MELODY_RANGE
     register: float = 15.0
 
 
 MIN_NOTE_S = 0.1
 MELODY_CENTRE = 67  # G4: the melody's median at V = 0
-MELODY_RANGE = (60, 88)  # middle C .. E6, where a scene's melody median may be moved
+#: where an octave shift may take a melody's notes: from middle C, where the melody role starts (a
+#: flute's lowest note), to C7
+MELODY_RANGE = (MELODY_MIN_PITCH, 96)
 
 
 @dataclass(frozen=True)
@@ -170,13 +172,12 @@ def _melody_octaves(melody: list[Note], scenes: tuple[SceneCondition, ...], stre
         by_scene.setdefault(_scene_index(scenes, n.start), []).append(n.pitch)
     shifts = {}
     for i, pitches in by_scene.items():
-        median = float(np.median(pitches))
         v = strength * scenes[i].valence
-        shift = 12 * round((MELODY_CENTRE + register * v - median) / 12)
+        shift = 12 * round((MELODY_CENTRE + register * v - float(np.median(pitches))) / 12)
         shift = max(shift, 0) if v > 0 else min(shift, 0) if v < 0 else 0
-        while shift > 0 and median + shift > MELODY_RANGE[1]:
+        while shift > 0 and max(pitches) + shift > MELODY_RANGE[1]:
             shift -= 12
-        while shift < 0 and median + shift < MELODY_RANGE[0]:
+        while shift < 0 and min(pitches) + shift < MELODY_RANGE[0]:
             shift += 12
         shifts[i] = shift
     return [replace(n, pitch=n.pitch + shifts[_scene_index(scenes, n.start)]) for n in melody]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pretty_midi
 import pytest
@@ -75,6 +76,9 @@ def test_valence_is_articulated_per_scene():
     assert min(n.pitch for n in happy["melody"]) >= 74 and [n.start for n in happy["melody"]] == [n.start for n in line]
     assert all(MIN_NOTE_S <= h.end - h.start < n.end - n.start for h, n in zip(happy["melody"] + happy["harmony"], line + chords))
     assert [n.pitch for n in sad["melody"]] == [n.pitch for n in line]  # already low: not moved
+    high = {"melody": [replace(n, pitch=n.pitch + 12) for n in line], "harmony": [], "bass": [], "drums": []}
+    articulate(high, (SceneCondition(0.0, -0.8, 0.0),), 4.0, 1.0)
+    assert [n.pitch for n in high["melody"]] == [n.pitch for n in line]  # high: down an octave, not below middle C
     assert all(s.end > n.end for s, n in zip(sad["melody"][:-1], line)) and sad["harmony"] == chords
     assert all(a.end <= b.start + 1e-9 for a, b in zip(sad["melody"], sad["melody"][1:]))  # held to the next, not over it
     assert line[-1].end < sad["melody"][-1].end <= 4.0  # the last one towards the end, not past it
