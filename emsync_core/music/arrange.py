@@ -9,7 +9,7 @@ is silent (so no stretch is without pitched notes),
 and, in line-ups with drums, a plain backbeat in scenes whose arousal is high where the model
 played no drums of its own. Last, each scene's valence is played the way listeners hear it
 (`articulate`): positive scenes detached and with the melody an octave higher when it sits low,
-negative scenes legato and with the melody lower.
+negative scenes legato and with the melody lower when it sits high.
 """
 
 from __future__ import annotations
