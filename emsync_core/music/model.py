@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from emsync_core.music.step_linear import LinearCall, step_linear
 from emsync_core.music.vocab import VOCAB
 
 BOUNDARY_MAX_S = 8.0
@@ -267,29 +268,43 @@ class MusicTransformer(nn.Module):
         x = self.tok.weight[tokens] + torch.cat([self.pos.weight[cache.tokens].expand(b, -1), self.boundary.rows(offsets)], dim=-1)
         x = x + self.local_valence.rows(token_valence) + self.local_arousal.rows(token_arousal)
         rot = self.rotations[pos]
-        for i, (ln1, qkv_w, qkv_b, proj_w, proj_b, ln2, ff1_w, ff1_b, ff2_w, ff2_b) in enumerate(self._step_weights()):
-            qkv = F.linear(F.layer_norm(x, (d,), *ln1), qkv_w, qkv_b).view(b, 3, h, d // h)
-            qk = qkv[:, :2] @ rot
+        layers, (head, head_w, head_b), (lnf_w, lnf_b, lnf_eps) = self._step_weights()
+        for i, (ln1_w, ln1_b, eps1, qkv, qkv_w, qkv_b, proj, proj_w, proj_b, ln2_w, ln2_b, eps2, ff1, ff1_w, ff1_b, ff2, ff2_w, ff2_b) in enumerate(layers):
+            qkv_rows = qkv(torch.layer_norm(x, (d,), ln1_w, ln1_b, eps1), qkv_w, qkv_b).view(b, 3, h, d // h)
+            qk = qkv_rows[:, :2] @ rot
             keys, values = cache.keys[i], cache.values[i]
             keys.select(2, pos).copy_(qk[:, 1])
-            values.select(2, pos).copy_(qkv[:, 2])
+            values.select(2, pos).copy_(qkv_rows[:, 2])
             att = F.scaled_dot_product_attention(qk[:, 0].unsqueeze(2), keys.narrow(2, 0, end), values.narrow(2, 0, end))
-            x = x + F.linear(att.reshape(b, d), proj_w, proj_b)
-            x = x + F.linear(F.gelu(F.linear(F.layer_norm(x, (d,), *ln2), ff1_w, ff1_b)), ff2_w, ff2_b)
+            x = x + proj(att.reshape(b, d), proj_w, proj_b)
+            x = x + ff2(F.gelu(ff1(torch.layer_norm(x, (d,), ln2_w, ln2_b, eps2), ff1_w, ff1_b)), ff2_w, ff2_b)
         cache.length = end
-        return F.linear(F.layer_norm(x, (d,), self.ln_f.weight, self.ln_f.bias, self.ln_f.eps), self.head.weight)
+        return head(torch.layer_norm(x, (d,), lnf_w, lnf_b, lnf_eps), head_w, head_b)
 
-    def _step_weights(self) -> list[tuple]:
-        """Per block, the tensors step() uses, gathered once: module attribute look-ups cost more
-        than the arithmetic at batch 1. Training, loading and .to() update the Parameter objects
-        in place, so the references stay current; they are gathered again if the objects are
-        replaced (load_state_dict(assign=True))."""
-        first = self.blocks[0].qkv.weight
-        if self.__dict__.get("_gathered_from") is not first:
-            self.__dict__["_gathered_from"] = first
-            self.__dict__["_gathered"] = [
-                ((b.ln1.weight, b.ln1.bias, b.ln1.eps), b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias,
-                 (b.ln2.weight, b.ln2.bias, b.ln2.eps), b.ff[0].weight, b.ff[0].bias, b.ff[2].weight, b.ff[2].bias)
-                for b in self.blocks
-            ]
+    def _step_weights(self) -> tuple[list[tuple], LinearCall, tuple]:
+        """Per block, the tensors step() uses, then the output layer and the final layer norm, gathered
+        once: module attribute look-ups cost more than the arithmetic at batch 1, and the matrices are
+        packed for step_linear. Gathered again when a matrix changes in place (an optimizer step,
+        .to(): its version or storage moves) or is replaced (load_state_dict(assign=True))."""
+        blocks = self.blocks
+        matrices = self.__dict__.get("_step_matrices")
+        if matrices is None or matrices[0] is not blocks[0].qkv.weight:
+            matrices = [m.weight for b in blocks for m in (b.qkv, b.proj, b.ff[0], b.ff[2])] + [self.head.weight]
+            self.__dict__["_step_matrices"] = matrices
+        key = [(m._version, m.data_ptr()) for m in matrices]
+        if self.__dict__.get("_gathered_key") != key:
+            with torch.inference_mode(False), torch.no_grad():  # usable outside inference mode too
+                layers = [
+                    (b.ln1.weight, b.ln1.bias, b.ln1.eps, *step_linear(b.qkv.weight, b.qkv.bias), *step_linear(b.proj.weight, b.proj.bias),
+                     b.ln2.weight, b.ln2.bias, b.ln2.eps, *step_linear(b.ff[0].weight, b.ff[0].bias), *step_linear(b.ff[2].weight, b.ff[2].bias))
+                    for b in blocks
+                ]
+                head = step_linear(self.head.weight, None)
+            self.__dict__["_gathered"] = (layers, head, (self.ln_f.weight, self.ln_f.bias, self.ln_f.eps))
+            self.__dict__["_gathered_key"] = key
         return self.__dict__["_gathered"]
+
+    def __getstate__(self) -> dict:
+        """Pickles and deep copies leave out the gathered step weights: packed matrices are native
+        objects that only their own process may free."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_step_matrices", "_gathered", "_gathered_key")}
