@@ -93,9 +93,12 @@ class ScalarEmbedding(nn.Module):
         """(B, out) embeddings of one scalar per row, memoised by value: a scene's V/A and the
         boundary offset repeat for hundreds of decode steps, and at batch 1 the five small ops of
         the MLP cost more than a layer's matmuls. The memo is dropped when any weight changes."""
-        first, second = self.mlp[0], self.mlp[2]
-        # updated in place (_version) or swapped (.to(), load_state_dict(assign=True): data_ptr)
-        version = tuple((p._version, p.data_ptr()) for p in (first.weight, first.bias, second.weight, second.bias, self.null))
+        params = self.__dict__.get("_memo_params")
+        if params is None or params[-1] is not self._parameters["null"]:  # load_state_dict(assign=True) replaces them all
+            first, second = self.mlp[0], self.mlp[2]
+            params = self.__dict__["_memo_params"] = (first.weight, first.bias, second.weight, second.bias, self.null)
+        # updated in place (_version) or moved (.to(): data_ptr)
+        version = tuple((p._version, p.data_ptr()) for p in params)
         if version != self._memo_version:
             self._memo, self._memo_version = {}, version
         out = []
@@ -103,9 +106,9 @@ class ScalarEmbedding(nn.Module):
             key = None if math.isnan(v) else v
             if key not in self._memo:
                 with torch.inference_mode(False), torch.no_grad():  # usable outside inference mode too
-                    self._memo[key] = self(torch.tensor([v], dtype=self.null.dtype, device=self.null.device))[0]
+                    self._memo[key] = self(torch.tensor([v], dtype=self.null.dtype, device=self.null.device))
             out.append(self._memo[key])
-        return torch.stack(out) if len(out) > 1 else out[0].unsqueeze(0)
+        return torch.cat(out) if len(out) > 1 else out[0]
 
 
 def rotary_tables(positions: int, dh: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -265,7 +268,8 @@ class MusicTransformer(nn.Module):
         pos, end = cache.length, cache.length + 1
         # float32 as in embed_tokens; NaN stays NaN (the null vector)
         offsets = [float(np.float32(BOUNDARY_MAX_S) - np.float32(min(max(v, 0.0), BOUNDARY_MAX_S))) for v in boundary]
-        x = self.tok.weight[tokens] + torch.cat([self.pos.weight[cache.tokens].expand(b, -1), self.boundary.rows(offsets)], dim=-1)
+        tok = self.tok.weight.narrow(0, tokens[0], 1) if b == 1 else self.tok.weight[tokens]
+        x = tok + torch.cat([self.pos.weight.narrow(0, cache.tokens, 1).expand(b, -1), self.boundary.rows(offsets)], dim=-1)
         x = x + self.local_valence.rows(token_valence) + self.local_arousal.rows(token_arousal)
         rot = self.rotations[pos]
         layers, (head, head_w, head_b), (lnf_w, lnf_b, lnf_eps) = self._step_weights()
