@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emsync_core.music.step_linear import LinearCall, step_linear
+from emsync_core.music.step_linear import LinearCall, exact_gelu, step_linear
 from emsync_core.music.vocab import VOCAB
 
 BOUNDARY_MAX_S = 8.0
@@ -262,7 +262,9 @@ class MusicTransformer(nn.Module):
         The decode loop's hot path: at batch 1 a step is a few MFLOPs, so its time is per-operator
         overhead and reading the weights and cache, not arithmetic. The same arithmetic as
         forward() with fewer operators: no module calls, the scalar embeddings memoised, the rotary embedding of queries
-        and keys as one matmul with a precomputed rotation, the cache written by index.
+        and keys as one matmul with a precomputed rotation, the cache written by index, and the
+        matrices applied from fp16-packed copies where that is exact (step_linear), which halves
+        the bytes a batch-1 step reads.
         """
         b, d, h = len(tokens), self.cfg.d_model, self.cfg.n_heads
         pos, end = cache.length, cache.length + 1
@@ -281,7 +283,7 @@ class MusicTransformer(nn.Module):
             values.select(2, pos).copy_(qkv_rows[:, 2])
             att = F.scaled_dot_product_attention(qk[:, 0].unsqueeze(2), keys.narrow(2, 0, end), values.narrow(2, 0, end))
             x = x + proj(att.reshape(b, d), proj_w, proj_b)
-            x = x + ff2(F.gelu(ff1(torch.layer_norm(x, (d,), ln2_w, ln2_b, eps2), ff1_w, ff1_b)), ff2_w, ff2_b)
+            x = x + ff2(exact_gelu(ff1(torch.layer_norm(x, (d,), ln2_w, ln2_b, eps2), ff1_w, ff1_b)), ff2_w, ff2_b)
         cache.length = end
         return head(torch.layer_norm(x, (d,), lnf_w, lnf_b, lnf_eps), head_w, head_b)
 

@@ -16,7 +16,7 @@ from emsync_core.music.generator import Generator
 from emsync_core.music.labels import MinMaxScaler
 from emsync_core.music.model import PRESETS, Conditions, MusicTransformer
 from emsync_core.music.sampling import NUCLEUS_CANDIDATES, nucleus, nucleus_ids
-from emsync_core.music.step_linear import step_linear
+from emsync_core.music.step_linear import exact_gelu, step_linear
 from emsync_core.music.vocab import VOCAB
 
 PACKS = hasattr(torch, "fbgemm_pack_gemm_matrix_fp16") and "fbgemm" in torch.backends.quantized.supported_engines
@@ -45,6 +45,15 @@ def test_step_linear_packs_only_fp16_values():
     assert torch.allclose(fn(x, w, b), F.linear(x, exact, bias), rtol=1e-6, atol=1e-5)
     fn, w, b = step_linear(exact, None)
     assert torch.allclose(fn(x, w, b), F.linear(x, exact), rtol=1e-6, atol=1e-5)
+
+
+def test_exact_gelu_is_the_erf_gelu_and_leaves_onednn_as_it_was():
+    x = torch.linspace(-8.0, 8.0, 20001)
+    exact = (x.double() * 0.5 * (1.0 + torch.erf(x.double() / 2**0.5))).float()
+    assert torch.allclose(exact_gelu(x), exact, rtol=0.0, atol=1e-6)  # a unit in the last place at most
+    assert torch.allclose(exact_gelu(x), F.gelu(x), rtol=0.0, atol=1e-6)
+    assert not torch.allclose(F.gelu(x, approximate="tanh"), exact, rtol=0.0, atol=1e-6)
+    assert torch._C._get_mkldnn_enabled() == torch.backends.mkldnn.enabled
 
 
 def test_fp16_weights_cached_loop_matches_full_window(fp16_generator):
