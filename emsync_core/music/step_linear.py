@@ -24,7 +24,8 @@ def step_linear(weight: torch.Tensor, bias: torch.Tensor | None) -> LinearCall:
     """The fastest exact way to apply this layer to a few rows; F.linear when packing would round."""
     plain = (F.linear, weight, bias)
     pack = getattr(torch, "fbgemm_pack_gemm_matrix_fp16", None)
-    if pack is None or weight.device.type != "cpu" or not torch.equal(weight.half().float(), weight):
+    packed_linear = getattr(torch, "fbgemm_linear_fp16_weight", None)
+    if pack is None or packed_linear is None or weight.device.type != "cpu" or not torch.equal(weight.half().float(), weight):
         return plain
     bias = weight.new_zeros(weight.shape[0]) if bias is None else bias
     probe = torch.linspace(-1.0, 1.0, weight.shape[1], dtype=weight.dtype).unsqueeze(0)
@@ -32,12 +33,12 @@ def step_linear(weight: torch.Tensor, bias: torch.Tensor | None) -> LinearCall:
         with warnings.catch_warnings():  # deprecated by PyTorch (it points to torchao), still shipped
             warnings.simplefilter("ignore")
             packed = pack(weight)
-            out = torch.fbgemm_linear_fp16_weight(probe, packed, bias)
+            out = packed_linear(probe, packed, bias)
     except RuntimeError:  # no FBGEMM on this CPU or build
         return plain
     if not torch.allclose(out, F.linear(probe, weight, bias), rtol=1e-4, atol=1e-5):
         return plain
-    return torch.fbgemm_linear_fp16_weight, packed, bias
+    return packed_linear, packed, bias
 
 
 def exact_gelu(x: torch.Tensor) -> torch.Tensor:

@@ -47,6 +47,12 @@ def test_step_linear_packs_only_fp16_values():
     assert torch.allclose(fn(x, w, b), F.linear(x, exact), rtol=1e-6, atol=1e-5)
 
 
+def test_step_linear_falls_back_without_fbgemm(monkeypatch):
+    monkeypatch.delattr(torch, "fbgemm_linear_fp16_weight")  # a future torch that drops the deprecated kernel
+    weight = torch.randn(8, 4).half().float()
+    assert step_linear(weight, None) == (F.linear, weight, None)
+
+
 def test_exact_gelu_is_the_erf_gelu_and_leaves_onednn_as_it_was():
     x = torch.linspace(-8.0, 8.0, 20001)
     exact = (x.double() * 0.5 * (1.0 + torch.erf(x.double() / 2**0.5))).float()
