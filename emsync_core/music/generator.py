@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from emsync_core.music.api import GenerationRequest, GenerationResult
+from emsync_core.music.api import GenerationRequest, GenerationResult, SamplingSettings
 from emsync_core.music.arrange import arrange, parts_to_midi
 from emsync_core.music.cut_chords import HOLD_S, chord_tokens
 from emsync_core.music.ensemble import parse_ensemble
@@ -214,6 +214,7 @@ class Generator:
         self.sha256 = sha256
         self.device = device
         self.bias = loss_weight_correction({VOCAB.chord: float(meta.training.get("chord_weight", 1.0))}, VOCAB.size)
+        self._settings: tuple[list[SamplingSettings], tuple[torch.Tensor, ...]] = ([], ())
 
     @property
     def context(self) -> int:
@@ -264,17 +265,17 @@ class Generator:
         bias = self.bias
         if any(x.valence_cues for x in settings):
             bias = bias + torch.stack([s.cues() for s in active])
-        picks = sample_rows(
-            conditioned,
-            torch.stack([s.banned() for s in active]),
-            torch.tensor([x.temperature for x in settings]),
-            torch.tensor([x.top_p for x in settings]),
-            torch.tensor([x.repetition_penalty for x in settings]),
-            [s.generator for s in active],
-            bias,
-        )
+        picks = sample_rows(conditioned, torch.stack([s.banned() for s in active]), *self._setting_rows(settings), [s.generator for s in active], bias)
         for s, tok in zip(active, picks):
             s.accept(tok)
+
+    def _setting_rows(self, settings: list[SamplingSettings]) -> tuple[torch.Tensor, ...]:
+        """(R,) temperature, top-p and repetition penalty, built again only when the batch changes."""
+        last, rows = self._settings
+        if len(last) != len(settings) or any(a is not b for a, b in zip(last, settings)):
+            rows = tuple(torch.tensor([getattr(x, name) for x in settings]) for name in ("temperature", "top_p", "repetition_penalty"))
+            self._settings = (settings, rows)
+        return rows
 
     @torch.inference_mode()
     def generate(

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from emsync_core.music.step_linear import LinearCall, exact_gelu, step_linear
 from emsync_core.music.vocab import VOCAB
 
 BOUNDARY_MAX_S = 8.0
@@ -92,9 +93,12 @@ class ScalarEmbedding(nn.Module):
         """(B, out) embeddings of one scalar per row, memoised by value: a scene's V/A and the
         boundary offset repeat for hundreds of decode steps, and at batch 1 the five small ops of
         the MLP cost more than a layer's matmuls. The memo is dropped when any weight changes."""
-        first, second = self.mlp[0], self.mlp[2]
-        # updated in place (_version) or swapped (.to(), load_state_dict(assign=True): data_ptr)
-        version = tuple((p._version, p.data_ptr()) for p in (first.weight, first.bias, second.weight, second.bias, self.null))
+        params = self.__dict__.get("_memo_params")
+        if params is None or params[-1] is not self._parameters["null"]:  # load_state_dict(assign=True) replaces them all
+            first, second = self.mlp[0], self.mlp[2]
+            params = self.__dict__["_memo_params"] = (first.weight, first.bias, second.weight, second.bias, self.null)
+        # updated in place (_version) or moved (.to(): data_ptr)
+        version = tuple((p._version, p.data_ptr()) for p in params)
         if version != self._memo_version:
             self._memo, self._memo_version = {}, version
         out = []
@@ -102,9 +106,9 @@ class ScalarEmbedding(nn.Module):
             key = None if math.isnan(v) else v
             if key not in self._memo:
                 with torch.inference_mode(False), torch.no_grad():  # usable outside inference mode too
-                    self._memo[key] = self(torch.tensor([v], dtype=self.null.dtype, device=self.null.device))[0]
+                    self._memo[key] = self(torch.tensor([v], dtype=self.null.dtype, device=self.null.device))
             out.append(self._memo[key])
-        return torch.stack(out) if len(out) > 1 else out[0].unsqueeze(0)
+        return torch.cat(out) if len(out) > 1 else out[0]
 
 
 def rotary_tables(positions: int, dh: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -258,38 +262,55 @@ class MusicTransformer(nn.Module):
         The decode loop's hot path: at batch 1 a step is a few MFLOPs, so its time is per-operator
         overhead and reading the weights and cache, not arithmetic. The same arithmetic as
         forward() with fewer operators: no module calls, the scalar embeddings memoised, the rotary embedding of queries
-        and keys as one matmul with a precomputed rotation, the cache written by index.
+        and keys as one matmul with a precomputed rotation, the cache written by index, and the
+        matrices applied from fp16-packed copies where that is exact (step_linear), which halves
+        the bytes a batch-1 step reads.
         """
         b, d, h = len(tokens), self.cfg.d_model, self.cfg.n_heads
         pos, end = cache.length, cache.length + 1
         # float32 as in embed_tokens; NaN stays NaN (the null vector)
         offsets = [float(np.float32(BOUNDARY_MAX_S) - np.float32(min(max(v, 0.0), BOUNDARY_MAX_S))) for v in boundary]
-        x = self.tok.weight[tokens] + torch.cat([self.pos.weight[cache.tokens].expand(b, -1), self.boundary.rows(offsets)], dim=-1)
+        tok = self.tok.weight.narrow(0, tokens[0], 1) if b == 1 else self.tok.weight[tokens]
+        x = tok + torch.cat([self.pos.weight.narrow(0, cache.tokens, 1).expand(b, -1), self.boundary.rows(offsets)], dim=-1)
         x = x + self.local_valence.rows(token_valence) + self.local_arousal.rows(token_arousal)
         rot = self.rotations[pos]
-        for i, (ln1, qkv_w, qkv_b, proj_w, proj_b, ln2, ff1_w, ff1_b, ff2_w, ff2_b) in enumerate(self._step_weights()):
-            qkv = F.linear(F.layer_norm(x, (d,), *ln1), qkv_w, qkv_b).view(b, 3, h, d // h)
-            qk = qkv[:, :2] @ rot
+        layers, (head, head_w, head_b), (lnf_w, lnf_b, lnf_eps) = self._step_weights()
+        for i, (ln1_w, ln1_b, eps1, qkv, qkv_w, qkv_b, proj, proj_w, proj_b, ln2_w, ln2_b, eps2, ff1, ff1_w, ff1_b, ff2, ff2_w, ff2_b) in enumerate(layers):
+            qkv_rows = qkv(torch.layer_norm(x, (d,), ln1_w, ln1_b, eps1), qkv_w, qkv_b).view(b, 3, h, d // h)
+            qk = qkv_rows[:, :2] @ rot
             keys, values = cache.keys[i], cache.values[i]
             keys.select(2, pos).copy_(qk[:, 1])
-            values.select(2, pos).copy_(qkv[:, 2])
+            values.select(2, pos).copy_(qkv_rows[:, 2])
             att = F.scaled_dot_product_attention(qk[:, 0].unsqueeze(2), keys.narrow(2, 0, end), values.narrow(2, 0, end))
-            x = x + F.linear(att.reshape(b, d), proj_w, proj_b)
-            x = x + F.linear(F.gelu(F.linear(F.layer_norm(x, (d,), *ln2), ff1_w, ff1_b)), ff2_w, ff2_b)
+            x = x + proj(att.reshape(b, d), proj_w, proj_b)
+            x = x + ff2(exact_gelu(ff1(torch.layer_norm(x, (d,), ln2_w, ln2_b, eps2), ff1_w, ff1_b)), ff2_w, ff2_b)
         cache.length = end
-        return F.linear(F.layer_norm(x, (d,), self.ln_f.weight, self.ln_f.bias, self.ln_f.eps), self.head.weight)
+        return head(torch.layer_norm(x, (d,), lnf_w, lnf_b, lnf_eps), head_w, head_b)
 
-    def _step_weights(self) -> list[tuple]:
-        """Per block, the tensors step() uses, gathered once: module attribute look-ups cost more
-        than the arithmetic at batch 1. Training, loading and .to() update the Parameter objects
-        in place, so the references stay current; they are gathered again if the objects are
-        replaced (load_state_dict(assign=True))."""
-        first = self.blocks[0].qkv.weight
-        if self.__dict__.get("_gathered_from") is not first:
-            self.__dict__["_gathered_from"] = first
-            self.__dict__["_gathered"] = [
-                ((b.ln1.weight, b.ln1.bias, b.ln1.eps), b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias,
-                 (b.ln2.weight, b.ln2.bias, b.ln2.eps), b.ff[0].weight, b.ff[0].bias, b.ff[2].weight, b.ff[2].bias)
-                for b in self.blocks
-            ]
+    def _step_weights(self) -> tuple[list[tuple], LinearCall, tuple]:
+        """Per block, the tensors step() uses, then the output layer and the final layer norm, gathered
+        once: module attribute look-ups cost more than the arithmetic at batch 1, and the matrices are
+        packed for step_linear. Gathered again when a matrix changes in place (an optimizer step,
+        .to(): its version or storage moves) or is replaced (load_state_dict(assign=True))."""
+        blocks = self.blocks
+        matrices = self.__dict__.get("_step_matrices")
+        if matrices is None or matrices[0] is not blocks[0].qkv.weight:
+            matrices = [m.weight for b in blocks for m in (b.qkv, b.proj, b.ff[0], b.ff[2])] + [self.head.weight]
+            self.__dict__["_step_matrices"] = matrices
+        key = [(m._version, m.data_ptr()) for m in matrices]
+        if self.__dict__.get("_gathered_key") != key:
+            with torch.inference_mode(False), torch.no_grad():  # usable outside inference mode too
+                layers = [
+                    (b.ln1.weight, b.ln1.bias, b.ln1.eps, *step_linear(b.qkv.weight, b.qkv.bias), *step_linear(b.proj.weight, b.proj.bias),
+                     b.ln2.weight, b.ln2.bias, b.ln2.eps, *step_linear(b.ff[0].weight, b.ff[0].bias), *step_linear(b.ff[2].weight, b.ff[2].bias))
+                    for b in blocks
+                ]
+                head = step_linear(self.head.weight, None)
+            self.__dict__["_gathered"] = (layers, head, (self.ln_f.weight, self.ln_f.bias, self.ln_f.eps))
+            self.__dict__["_gathered_key"] = key
         return self.__dict__["_gathered"]
+
+    def __getstate__(self) -> dict:
+        """Pickles and deep copies leave out the gathered step weights: packed matrices are native
+        objects that only their own process may free."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_step_matrices", "_gathered", "_gathered_key")}
