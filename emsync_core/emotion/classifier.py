@@ -41,8 +41,8 @@ DEFAULT_MODEL = "emotion6_fusion_v2.safetensors"  # MobileNetV2 + EfficientNet-L
 FACES_MODEL = "emotion6_fusion_faces_v1.safetensors"  # frames + faces: opt-in, no gain on Emotion6
 SPEECH_VALENCE_GAIN = 0.3  # V shift per unit VADER compound, times the share of the scene with speech
 MUSIC_GAIN = 0.25  # V/A shift per unit of the music's expected mood sign, times the share of the scene with music
-# Arousal shift per unit of scene activity (activity.py): the music pathway's quarter of the scale, about the
-# arousal labels' std on the validation images (0.24). Hand-set: no labelled video here to fit it.
+# Arousal shift per unit of scene activity (activity.py): the music pathway's gain, about the arousal labels' std on
+# the validation images (0.246). Hand-set: no labelled video here to fit it.
 ACTIVITY_GAIN = 0.25
 # vibenet valence -> expected valence sign, vibenet energy -> expected arousal sign: (centre, slope), least squares on
 # 240 rendered EMOPIA clips (60 per quadrant, seed 0; models/MODEL_CARD.md). vibenet's 0.5 is not neutral.
