@@ -145,6 +145,7 @@ def classify_command(
     features: str = typer.Argument(..., help="Feature Parquet location (an extraction output)."),
     model: Path = typer.Option(None, help="Checkpoint (default: the shipped model)."),
     smoothing_s: float = typer.Option(3.0, help="Gaussian smoothing across scenes in seconds (0: off)."),
+    without_activity: bool = typer.Option(False, "--without-activity", help="Leave out the activity rule (motion, cuts, loudness -> arousal)."),
     json_out: Path = typer.Option(None, "--json", help="Write per-scene results here."),
 ) -> None:
     """Per-scene Ekman probabilities, valence/arousal and confidence for every video in the features."""
@@ -157,7 +158,7 @@ def classify_command(
     from emsync_core.emotion.features_io import read_videos
     from emsync_core.store.feature_parquet import read_metadata
 
-    classifier = load_classifier(model, smoothing_s=smoothing_s)
+    classifier = load_classifier(model, smoothing_s=smoothing_s, use_activity=not without_activity)
     console = _console()
     payload = {"model": classifier.model_version, "sha256": classifier.model_sha256, "videos": {}}
     for video_id, table in read_videos(features):
@@ -181,6 +182,7 @@ def spread_command(
     features: str = typer.Argument(..., help="An extraction output folder of a catalog."),
     model: list[Path] = typer.Option(None, help="Checkpoints to compare (repeat; default: the shipped model)."),
     normalise_catalog: bool = typer.Option(False, "--normalise-catalog", help="Also show the per-catalog normalisation."),
+    without_activity: bool = typer.Option(False, "--without-activity", help="Also show each model without the activity rule."),
 ) -> None:
     """How far scene valence/arousal spread over a catalog (std over all scenes), per model."""
     import numpy as np
@@ -194,12 +196,13 @@ def spread_command(
     console = _console()
     rows = {}
     for path in model or [None]:
-        classifier = load_classifier(path)
-        va = np.array([(s.valence, s.arousal) for _, t in tables for s in classifier.classify(t)])
-        rows[f"{classifier.model_version}"] = va
-        if normalise_catalog:
-            norm = fit_catalog_norm([tuple(x) for x in va])
-            rows[f"{classifier.model_version} + catalog normalisation"] = np.array([norm.apply(*x) for x in va])
+        for use_activity in (True, False) if without_activity else (True,):
+            classifier = load_classifier(path, use_activity=use_activity)
+            va = np.array([(s.valence, s.arousal) for _, t in tables for s in classifier.classify(t)])
+            rows[classifier.model_version + ("" if use_activity else " without the activity rule")] = va
+            if normalise_catalog and use_activity:
+                norm = fit_catalog_norm([tuple(x) for x in va])
+                rows[f"{classifier.model_version} + catalog normalisation"] = np.array([norm.apply(*x) for x in va])
     first = next(iter(rows.values()))
     for name, va in rows.items():
         rho = [spearmanr(first[:, d], va[:, d]).statistic for d in range(2)]

@@ -7,7 +7,9 @@ then nudge V/A where their backbones were extracted (fixed, documented priors; n
 soundtrack data exists here to learn them): the speech transcript's VADER compound moves valence,
 and music in the soundtrack moves V/A by what vibenet hears beyond neutral, where neutral and the
 scale come from labelled music (EMOPIA, `emsync emotion music-prior`). Both are added, not averaged
-in: a soundtrack that says little leaves the picture's mood as it is. Finally each scene is
+in: a soundtrack that says little leaves the picture's mood as it is. A third rule adds what the head
+cannot see in a still frame: the scene's activity (motion, shot rhythm, loudness; Hanjalic & Xu 2005,
+`activity.py`) moves arousal. Finally each scene is
 averaged with its neighbours by a Gaussian in time weighted by duration and confidence, so a short
 scene borrows from its neighbours and the music does not jerk.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
+from emsync_core.emotion.activity import LOUDNESS_NEUTRAL_LUFS, LOUDNESS_SPAN_LU, MOTION_NEUTRAL, SHOT_NEUTRAL_S, scene_activity
 from emsync_core.emotion.checkpoint import EmotionCheckpoint, load_checkpoint
 from emsync_core.emotion.dataset import collate, example_from_table
 from emsync_core.emotion.ekman import EKMAN
@@ -37,6 +41,9 @@ DEFAULT_MODEL = "emotion6_fusion_v2.safetensors"  # MobileNetV2 + EfficientNet-L
 FACES_MODEL = "emotion6_fusion_faces_v1.safetensors"  # frames + faces: opt-in, no gain on Emotion6
 SPEECH_VALENCE_GAIN = 0.3  # V shift per unit VADER compound, times the share of the scene with speech
 MUSIC_GAIN = 0.25  # V/A shift per unit of the music's expected mood sign, times the share of the scene with music
+# Arousal shift per unit of scene activity (activity.py): the music pathway's gain, about the arousal labels' std on
+# the validation images (0.246). Hand-set: no labelled video here to fit it.
+ACTIVITY_GAIN = 0.25
 # vibenet valence -> expected valence sign, vibenet energy -> expected arousal sign: (centre, slope), least squares on
 # 240 rendered EMOPIA clips (60 per quadrant, seed 0; models/MODEL_CARD.md). vibenet's 0.5 is not neutral.
 MUSIC_VALENCE_LINE = (0.331, 0.541)  # AUC 0.56: vibenet valence barely tells EMOPIA's halves apart
@@ -45,7 +52,8 @@ SPEECH_COMPOUND = COMPOUND_INDEX  # VADER compound in the speech backbone's vect
 MUSIC_VALENCE, MUSIC_ENERGY = VIBENET_LABELS.index("valence"), VIBENET_LABELS.index("energy")
 # The scene rules around the head move every mood: their digest joins the checkpoint's version, so soundtracks
 # scored under other rules get another key and are scored again rather than reported as done.
-SCENE_RULES = hashlib.sha256(repr((SPEECH_VALENCE_GAIN, MUSIC_GAIN, MUSIC_VALENCE_LINE, MUSIC_AROUSAL_LINE)).encode()).hexdigest()[:8]
+SCENE_RULES = hashlib.sha256(repr((SPEECH_VALENCE_GAIN, MUSIC_GAIN, MUSIC_VALENCE_LINE, MUSIC_AROUSAL_LINE, ACTIVITY_GAIN,
+                                   MOTION_NEUTRAL, SHOT_NEUTRAL_S, LOUDNESS_NEUTRAL_LUFS, LOUDNESS_SPAN_LU)).encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True)
@@ -70,13 +78,15 @@ def _share(table: pa.Table, backbone: str, column: int) -> tuple[float, float]:
 class EmotionClassifier:
     """A loaded fusion head plus the per-scene logic around it."""
 
-    def __init__(self, checkpoint: EmotionCheckpoint, smoothing_s: float = 3.0, use_speech: bool = True, use_music: bool = True) -> None:
+    def __init__(self, checkpoint: EmotionCheckpoint, smoothing_s: float = 3.0, use_speech: bool = True, use_music: bool = True,
+                 use_activity: bool = True) -> None:
         self.checkpoint = checkpoint
         self.model_version = f"{checkpoint.version}+rules-{SCENE_RULES}"
         self.model_sha256 = checkpoint.sha256
         self.smoothing_s = smoothing_s
         self.use_speech = use_speech
         self.use_music = use_music
+        self.use_activity = use_activity
         self.modalities = checkpoint.head.config.modalities
         self.dims = checkpoint.head.config.dims
 
@@ -94,7 +104,8 @@ class EmotionClassifier:
         scene_ids = np.asarray(table.column("scene_index").to_numpy(zero_copy_only=False))
         order = list(dict.fromkeys(scene_ids.tolist()))
         parts = [table.filter(pa.array(scene_ids == s)) for s in order]
-        bounds = _scene_bounds([int(s) for s in order], parts, _thinned_cuts(table))
+        cuts = _thinned_cuts(table)
+        bounds = _scene_bounds([int(s) for s in order], parts, cuts)
         examples = [example_from_table(str(s), part, self.modalities, self.dims) for s, part in zip(order, parts)]
         with torch.inference_mode():
             values, masks = collate(examples)
@@ -107,13 +118,13 @@ class EmotionClassifier:
             va = mixed[k]
             present = [name for name, m in zip(self.modalities, example.masks) if m.any()]
             coverage = float(np.mean(np.any(np.stack(example.masks), axis=0))) if example.masks else 0.0
-            va = self._adjust(part, va, present)
+            va = self._adjust(part, va, present, cuts or ())
             certainty = 1.0 - float(-(probs[k] * np.log(np.clip(probs[k], 1e-12, 1))).sum() / np.log(len(EKMAN)))
             start, end = bounds[k]
             out.append(_Raw(int(scene), start, end, probs[k], va, certainty * coverage, tuple(present)))
         return out
 
-    def _adjust(self, part: pa.Table, va: np.ndarray, present: list[str]) -> np.ndarray:
+    def _adjust(self, part: pa.Table, va: np.ndarray, present: list[str], scene_cuts_s: Sequence[float] = ()) -> np.ndarray:
         va = va.copy()
         if self.use_speech:
             share, compound = _share(part, "speech", SPEECH_COMPOUND)
@@ -126,6 +137,11 @@ class EmotionClassifier:
                 _, energy = _share(part, "music_affect", MUSIC_ENERGY)
                 va += MUSIC_GAIN * share * music_mood(valence, energy)
                 present.append("music_affect")
+        if self.use_activity:
+            found = scene_activity(part, scene_cuts_s)
+            if found is not None:
+                va[1] += ACTIVITY_GAIN * found[0]
+                present.extend(found[1])
         return np.clip(va, -1.0, 1.0)
 
     def _smooth(self, raw: list[_Raw]) -> list[_Raw]:

@@ -70,8 +70,10 @@ def test_default_backbones_give_one_result_per_scene(classifier: EmotionClassifi
         assert isinstance(s, SceneEmotion) and set(s.probs) == set(EKMAN)
         assert sum(s.probs.values()) == pytest.approx(1.0, abs=1e-6)
         assert -1 <= s.valence <= 1 and -1 <= s.arousal <= 1 and 0 <= s.confidence <= 1
-        # The frames always count; vibenet may hear the 440 Hz tone as music (music_affect is a default backbone).
-        assert s.modalities in {("mobilenet_v2", "efficientnet_lite0"), ("mobilenet_v2", "efficientnet_lite0", "music_affect")}
+        # The frames always count, and the activity cues (visual_affect, audio_affect: the clip has a 440 Hz tone);
+        # vibenet may hear the tone as music (music_affect is a default backbone).
+        frames, cues = ("mobilenet_v2", "efficientnet_lite0"), ("visual_affect", "audio_affect")
+        assert s.modalities in {frames + cues, (*frames, "music_affect", *cues)}
     # Different pictures, different answers: the head reads the frames.
     assert len({tuple(round(p, 4) for p in s.probs.values()) for s in scenes}) == 3
 
@@ -149,6 +151,16 @@ def test_classify_command_writes_per_scene_json(scenes_video, tmp_path: Path) ->
     assert [s["scene_index"] for s in scenes] == [0, 1, 2]
 
 
+def test_spread_command_compares_with_and_without_the_activity_rule(scenes_video) -> None:
+    from emsync_core.cli.main import app
+
+    _, out = scenes_video
+    result = CliRunner().invoke(app, ["emotion", "spread", str(out), "--without-activity"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "arousal std" in line]
+    assert len(lines) == 2 and "without the activity rule" in lines[1] and "3 scenes of 1 videos" in lines[0]
+
+
 @pytest.fixture(scope="module")
 def speech_backbone():
     from emsync_core.features.speech import SpeechBackbone
@@ -208,3 +220,43 @@ def test_music_moves_the_mood_by_what_it_says_beyond_neutral(classifier: Emotion
         assert (n.valence, n.arousal) == pytest.approx((s.valence, s.arousal), abs=1e-6) and "music_affect" in n.modalities
         assert b.valence > s.valence + 0.02 > d.valence + 0.04 and b.arousal > s.arousal > d.arousal
         assert b.probs == s.probs
+
+
+def _with_activity(table: pa.Table, motion: float, cuts_per_s: float, lufs: float) -> pa.Table:
+    """The clip with the same motion energy, raw cut rate and loudness in every window (other fields kept)."""
+    from emsync_core.emotion.activity import CUTS, LOUDNESS, MOTION
+    from emsync_core.emotion.features_io import modality
+
+    visual, audio = modality(table, "visual_affect").values.copy(), modality(table, "audio_affect").values.copy()
+    visual[:, MOTION], visual[:, CUTS], audio[:, LOUDNESS] = motion, cuts_per_s, lufs
+    for name, values in (("feat_visual_affect", visual), ("feat_audio_affect", audio)):
+        column = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
+        table = table.set_column(table.column_names.index(name), name, column)
+    return table
+
+
+def test_activity_moves_arousal_only(classifier: EmotionClassifier, scenes_video) -> None:
+    """Still, quiet, uncut scenes are calmer than moving, loud, fast-cut ones; valence and the Ekman
+    probabilities never move; without the cue columns the rule is off."""
+    table, _ = scenes_video
+    calm = classifier.classify(_with_activity(table, 0.001, 0.0, -50.0))
+    busy = classifier.classify(_with_activity(table, 0.1, 1.0, -10.0))
+    off = load_classifier(use_activity=False).classify(table)
+    for c, b, o in zip(calm, busy, off):
+        assert b.arousal > c.arousal + 0.3 and (b.valence, b.probs) == (c.valence, c.probs) == (o.valence, o.probs)
+    bare = table.drop_columns(["feat_visual_affect", "feat_audio_affect"])
+    assert [(s.valence, s.arousal) for s in classifier.classify(bare)] == [(s.valence, s.arousal) for s in off]
+
+
+def test_moving_picture_is_more_active_than_still_ones(scenes_video) -> None:
+    """On real extraction output: testsrc's moving parts beat the still colour field and the still bars
+    (same tone, same length); each scene's own start cut does not count as a shot change."""
+    from emsync_core.emotion.activity import scene_activity
+    from emsync_core.emotion.classifier import _thinned_cuts
+
+    table, _ = scenes_video
+    cuts = _thinned_cuts(table)
+    assert cuts == pytest.approx([5.0, 10.0], abs=0.04)
+    index = table.column("scene_index").to_numpy()
+    activity = [scene_activity(table.filter(pa.array(index == s)), cuts)[0] for s in (0, 1, 2)]
+    assert activity[0] > max(activity[1], activity[2]) + 0.05
