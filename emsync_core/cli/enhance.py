@@ -95,7 +95,7 @@ def enhance(
 def data_cmd(
     midi: Path = typer.Option(Path("/work/shared/data/midi"), help="Root of the MIDI corpora."),
     clips: Path = typer.Option(Path("/work/shared/data/video"), help="Folder of real clips whose audio is also used."),
-    cache: Path = typer.Option(None, help="Where the renders go (default $EMSYNC_ENHANCE_CACHE or /work/.cache/enhance)."),
+    cache: Path = typer.Option(None, help="Where the renders go (default $EMSYNC_ENHANCE_CACHE or the repository's .cache/enhance)."),
     per_corpus: int = typer.Option(28, help="Pieces drawn from each corpus."),
     shard: str = typer.Option("0/1", help="k/n: render every n-th piece from the k-th (run n processes)."),
 ) -> None:
@@ -115,7 +115,8 @@ def train_cmd(
     out: Path = typer.Option(..., help="Where the safetensors go."),
     cache: Path = typer.Option(None, help="Rendered audio (default: as `data`)."),
     steps: int = typer.Option(2400, help="Optimizer steps (the same for both regimes)."),
-    minutes: float = typer.Option(22.0, help="Wall-clock cap."),
+    minutes: float = typer.Option(None, help="Optional wall-clock cap (the rate then anneals by steps or minutes, whichever "
+                                  "is further); without it the run ends by --steps alone, the same for both regimes."),
     batch: int = typer.Option(16),
     seed: int = typer.Option(0),
     lr: float = typer.Option(1e-3, help="Peak learning rate (one cycle over the steps)."),

@@ -1,5 +1,6 @@
 """Full-band training audio: FluidSynth renders of the MIDI corpora (two soundfonts, shuffled instruments)
-and the shared clips' real audio, split by piece and cached as int16 mono outside the repository.
+and the shared clips' real audio, split by piece and cached as int16 mono under the repository's untracked
+.cache/enhance (or $EMSYNC_ENHANCE_CACHE).
 
 Band-limited inputs are not stored: `batches` filters each crop on the fly, so every example can get its
 own filter.
@@ -19,7 +20,8 @@ from emsync_core.enhance.filters import CUTOFF_RANGE_HZ, SAMPLE_RATE, FilterSpec
 
 SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/TimGM6mb.sf2")
 CORPORA = ("pop909", "emopia", "groove", "nesmdb", "nottingham", "vgmidi")
-DEFAULT_CACHE = Path(os.environ.get("EMSYNC_ENHANCE_CACHE", "/work/.cache/enhance"))
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CACHE = Path(os.environ.get("EMSYNC_ENHANCE_CACHE", REPO_ROOT / ".cache" / "enhance"))
 TEST_FRACTION = 0.15
 PIECE_S = 20.0  # seconds kept of each render (the MIDI is cut before rendering)
 MIN_RMS = 1e-3  # crops quieter than this teach nothing and are skipped
@@ -151,14 +153,17 @@ def batches(pieces: dict[str, np.ndarray], batch: int, length: int, choose_filte
     """(band-limited, clean) float32 arrays of shape (batch, length), a filter drawn per example, and
     each example's cut-off in Hz.
 
-    The filter runs over a lead-in before the crop so its start-up transient is not in the example.
+    Crops and filters draw from two streams spawned from `rng`, so two regimes with the same seed train on
+    the same clean crops in the same order and differ only in their filters. The filter runs over a
+    lead-in before the crop so its start-up transient is not in the example.
     """
     lead = 2048
-    source = crops(pieces, length + lead, rng)
+    crop_rng, filter_rng = rng.spawn(2)
+    source = crops(pieces, length + lead, crop_rng)
     while True:
         clean, limited, cutoffs = [], [], []
         for _ in range(batch):
-            crop, spec = next(source), choose_filter(rng)
+            crop, spec = next(source), choose_filter(filter_rng)
             clean.append(crop[lead:])
             limited.append(spec.apply(crop)[lead:])
             cutoffs.append(spec.cutoff_hz)

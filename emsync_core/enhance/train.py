@@ -25,7 +25,7 @@ WARMUP = 0.05  # share of the run spent raising the learning rate
 class TrainSettings:
     regime: str
     steps: int = 2400
-    minutes: float = 20.0  # wall-clock cap: the learning rate anneals by whichever of steps or minutes ends first
+    minutes: float | None = None  # optional wall-clock cap; None: the run ends by steps alone (equal budgets)
     batch: int = 16
     lr: float = 1e-3
     seed: int = 0
@@ -47,6 +47,14 @@ def learning_rate(peak: float, progress: float) -> float:
     if progress < WARMUP:
         return peak * (0.04 + 0.96 * progress / WARMUP)
     return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, (progress - WARMUP) / (1 - WARMUP))))
+
+
+def _progress(settings: TrainSettings, step: int, elapsed_s: float) -> float:
+    """Share of the run done before `step`: by steps, or, under a wall-clock cap, by whichever of steps and
+    minutes is further (so the rate has annealed when the cap ends the run). Without a cap two runs of the
+    same step count follow the same schedule whatever the machine's load."""
+    by_steps = (step - 1) / settings.steps
+    return by_steps if settings.minutes is None else max(by_steps, elapsed_s / (settings.minutes * 60))
 
 
 def _gain_db(err_out: torch.Tensor, err_in: torch.Tensor) -> torch.Tensor:
@@ -94,11 +102,8 @@ def train(settings: TrainSettings, cache: Path, out: Path, progress: Callable[[s
     source = batches(pieces, settings.batch, CHUNK, filter_chooser(settings.regime), rng)
     start, losses, step = time.monotonic(), [], 0
     for step in range(1, settings.steps + 1):
-        # progress by steps or by wall clock, whichever is further: on a shared machine the cap, not the
-        # step count, often ends the run, and the rate must have annealed by then
-        done = max((step - 1) / settings.steps, (time.monotonic() - start) / (settings.minutes * 60))
         for group in opt.param_groups:
-            group["lr"] = learning_rate(settings.lr, done)
+            group["lr"] = learning_rate(settings.lr, _progress(settings, step, time.monotonic() - start))
         limited, clean, cutoffs = (torch.from_numpy(a) for a in next(source))
         predicted = model(limited)
         loss = snr_gain_loss(predicted, limited, clean)
@@ -113,7 +118,7 @@ def train(settings: TrainSettings, cache: Path, out: Path, progress: Callable[[s
             elapsed = time.monotonic() - start
             progress(f"[enhance train {settings.regime}] step {step}/{settings.steps} SNR gain {-np.mean(losses[-100:]):+.2f} dB "
                      f"(lr {opt.param_groups[0]['lr']:.1e}, {elapsed / 60:.1f} min)")
-        capped = time.monotonic() - start >= settings.minutes * 60
+        capped = settings.minutes is not None and time.monotonic() - start >= settings.minutes * 60
         if capped or step % settings.save_every == 0 or step == settings.steps:
             save_model(model, out, _facts(settings, step, len(pieces), losses, start))
         if capped:

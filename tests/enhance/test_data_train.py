@@ -5,8 +5,8 @@ import numpy as np
 
 from emsync_core.enhance.checkpoint import load_model
 from emsync_core.enhance.data import batches, build_cache, load_split
-from emsync_core.enhance.filters import FIXED_FILTER, SAMPLE_RATE
-from emsync_core.enhance.train import WARMUP, TrainSettings, high_band_loss, learning_rate, train
+from emsync_core.enhance.filters import FIXED_FILTER, SAMPLE_RATE, random_filter
+from emsync_core.enhance.train import WARMUP, TrainSettings, _progress, high_band_loss, learning_rate, train
 
 
 def _noise_cache(root: Path) -> Path:
@@ -23,6 +23,21 @@ def test_batches_pair_clean_and_filtered_crops(tmp_path):
     limited, clean, cutoffs = next(batches(pieces, 3, 4096, lambda rng: FIXED_FILTER, np.random.default_rng(0)))
     assert limited.shape == clean.shape == (3, 4096) and list(cutoffs) == [FIXED_FILTER.cutoff_hz] * 3
     assert not np.allclose(limited, clean)
+
+
+def test_both_regimes_draw_the_same_clean_crops_from_the_same_seed(tmp_path):
+    pieces = load_split(_noise_cache(tmp_path), "train")
+    fixed = batches(pieces, 4, 4096, lambda rng: FIXED_FILTER, np.random.default_rng(7))
+    random = batches(pieces, 4, 4096, random_filter, np.random.default_rng(7))
+    for _ in range(3):
+        (lim_f, clean_f, cut_f), (lim_r, clean_r, cut_r) = next(fixed), next(random)
+        assert np.array_equal(clean_f, clean_r) and not np.array_equal(cut_f, cut_r)
+
+
+def test_without_a_cap_the_schedule_follows_steps_alone():
+    uncapped = TrainSettings(regime="fixed", steps=10)
+    assert _progress(uncapped, 10, elapsed_s=1e9) == 0.9  # however slow the machine
+    assert _progress(TrainSettings(regime="fixed", steps=10, minutes=1.0), 2, elapsed_s=30.0) == 0.5
 
 
 def test_training_saves_a_loadable_model(tmp_path):
