@@ -10,6 +10,7 @@ render tasks) and GPUs when the options say so (a KubeRay cluster with GPU worke
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -22,6 +23,7 @@ from emsync_core.scoring.report import ScoreSummary
 from emsync_core.scoring.run import JobFeed, ScoreRun, run_score as run_in_core
 from emsync_core.scoring.stages import ClassifyAndPlan, Generate, finish_resources, finish_video
 
+log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 FEED_POLL_S = 0.5  # how often the driver looks for newly extracted videos while stage results are pending
 _init_lock = threading.Lock()  # an overlapped run's extraction thread may bring Ray up at the same time
@@ -77,7 +79,10 @@ class RayEngine:
         return ensure_ray(options)
 
     def score(self, run: ScoreRun, feed: JobFeed) -> None:
-        o = run.options
+        o = run.options.fitted_to(ray.cluster_resources().get("CPU", 0.0))
+        if o is not run.options:
+            log.warning("the stages ask for more CPUs than the cluster's %g: actors get %g CPUs each, a render %g",
+                        ray.cluster_resources().get("CPU", 0.0), o.actor_cpus, o.render_cpus)
         threads = max(1, int(o.actor_cpus))
         classifiers = [StageActor.options(**ray_options(ClassifyAndPlan.resources(o.actor_cpus)))
                        .remote(ClassifyAndPlan, o.models, run.settings, threads) for _ in range(o.classify_actors)]

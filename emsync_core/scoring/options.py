@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, replace
 
 from emsync_core.db.engine import default_url
 from emsync_core.features.registry import DEFAULT_BACKBONES
@@ -68,6 +69,21 @@ class ScoreOptions:
         explicit = self.sampling.ensemble != DEFAULT_ENSEMBLE
         ensemble = None if explicit or moods.brief is None else moods.brief.ensemble
         return PlanSettings(self.seed, self.sampling, self.max_chunk_s, moods, self.brief if moods.brief else "", ensemble)
+
+    def fitted_to(self, cluster_cpus: float) -> ScoreOptions:
+        """The actors' and the render task's CPU requests scaled down so that every actor and one render
+        fit the cluster together. Ray never starts a task whose request does not fit beside the actors,
+        which hold theirs for the whole run: on a 1-CPU local Ray two 0.5-CPU actors left the first
+        render waiting forever. 0 CPUs (an autoscaling cluster with no CPU node yet) fits anything."""
+        wanted = (self.classify_actors + self.generate_actors) * self.actor_cpus + self.render_cpus
+        if cluster_cpus <= 0 or wanted <= cluster_cpus:
+            return self
+        scale = cluster_cpus / wanted
+
+        def scaled(cpus: float) -> float:  # Ray counts resources in steps of 1e-4
+            return math.floor(cpus * scale * 1e4) / 1e4
+
+        return replace(self, actor_cpus=scaled(self.actor_cpus), render_cpus=scaled(self.render_cpus))
 
     def db_url(self) -> str:
         return self.db or default_url(self.out)
