@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from scenedetect import AdaptiveDetector, FrameTimecode
-from scenedetect.detectors import content_detector
+from scenedetect.detectors import ContentDetector
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,57 @@ def mean_value(image: np.ndarray) -> float:
     return sum(cv2.sumElems(image)) / image.size
 
 
-def mean_pixel_distance(left: np.ndarray, right: np.ndarray) -> float:
-    """PySceneDetect's distance of two uint8 planes (mean |left - right|), to the bit, from OpenCV's
-    absolute difference and integer sum instead of four int32 copies: half the detector's CPU per frame.
-    Installed in its place below (PySceneDetect is pinned; a test holds the two equal)."""
-    return cv2.sumElems(cv2.absdiff(left, right))[0] / float(left.shape[0] * left.shape[1])
+# PySceneDetect's ContentDetector weights (hue, saturation, luma, edges): with no weight on edges, the
+# frame score is the weighted mean of the HSV planes' mean absolute change.
+CONTENT_WEIGHTS = tuple(ContentDetector.DEFAULT_COMPONENT_WEIGHTS)
 
 
-content_detector._mean_pixel_distance = mean_pixel_distance
+class AdaptiveContentDetector:
+    """PySceneDetect's AdaptiveDetector (default weights), decision for decision, on float seconds.
+
+    The library's per-frame bookkeeping (a FrameTimecode per frame, rational time arithmetic, a flash
+    filter whose result the adaptive detector ignores, four int32 copies per plane distance) cost more
+    than the colour conversion and the distances themselves. Here the three plane distances come from
+    one absolute difference and one integer sum of the HSV frames: integer sums are exact, so every
+    score and ratio is the library's to the bit (a test feeds both the same frames)."""
+
+    def __init__(self, settings: CutSettings) -> None:
+        self._settings = settings
+        self._previous_hsv: np.ndarray | None = None
+        self._scores: deque[tuple[float, float]] = deque(maxlen=2 * settings.window_width + 1)
+        self._last_cut_s: float | None = None
+
+    def _score(self, hsv: np.ndarray) -> float:
+        if self._previous_hsv is None:
+            return 0.0
+        pixels = float(hsv.shape[0] * hsv.shape[1])
+        hue, sat, lum, _ = cv2.sumElems(cv2.absdiff(hsv, self._previous_hsv))
+        components = (hue / pixels, sat / pixels, lum / pixels, 0.0)
+        return sum(c * w for c, w in zip(components, CONTENT_WEIGHTS)) / sum(abs(w) for w in CONTENT_WEIGHTS)
+
+    def push(self, time_s: float, frame_bgr: np.ndarray) -> float | None:
+        """The time of the cut this frame confirms (`window_width` frames back), else None."""
+        hsv = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2HSV)
+        score = self._score(hsv)
+        self._previous_hsv = hsv
+        if self._last_cut_s is None:
+            self._last_cut_s = time_s
+        self._scores.append((time_s, score))
+        width = self._settings.window_width
+        if len(self._scores) < 2 * width + 1:
+            return None
+        target_s, target_score = self._scores[width]
+        average = sum(score for i, (_, score) in enumerate(self._scores) if i != width) / (2.0 * width)
+        ratio = 0.0
+        if abs(average) >= 0.00001:
+            ratio = min(target_score / average, 255.0)
+        elif target_score >= self._settings.min_content_val:
+            ratio = 255.0
+        strong = ratio >= self._settings.adaptive_threshold and target_score >= self._settings.min_content_val
+        if strong and max(0.0, target_s - self._last_cut_s) >= self._settings.min_scene_len_s:
+            self._last_cut_s = target_s
+            return target_s
+        return None
 
 
 def thin_cuts(cuts_s: list[float], min_gap_s: float) -> list[float]:
@@ -63,12 +105,7 @@ class StreamingCutDetector:
 
     def __post_init__(self) -> None:
         self._fps = self.fps if self.fps > 0 else 25.0
-        self._detector = AdaptiveDetector(
-            adaptive_threshold=self.settings.adaptive_threshold,
-            min_scene_len=float(self.settings.min_scene_len_s),
-            window_width=self.settings.window_width,
-            min_content_val=self.settings.min_content_val,
-        )
+        self._detector = AdaptiveContentDetector(self.settings)
         self._recent_luma: deque[tuple[float, float]] = deque(maxlen=2 * self.settings.window_width + 3)
 
     @property
@@ -91,8 +128,8 @@ class StreamingCutDetector:
 
     def push(self, time_s: float, frame_bgr: np.ndarray) -> list[float]:
         self._recent_luma.append((time_s, mean_value(frame_bgr)))
-        found = self._detector.process_frame(FrameTimecode(float(time_s), self._fps), frame_bgr)
-        new = [tc.seconds for tc in found if tc.seconds > 0 and not self._is_fade(tc.seconds)]
+        found = self._detector.push(float(time_s), frame_bgr)
+        new = [found] if found is not None and found > 0 and not self._is_fade(found) else []
         self.raw_cuts_s.extend(new)
         return new
 

@@ -57,6 +57,15 @@ def test_mobilenet_embeddings_separate_scenes(mobilenet: MobileNetV2Backbone, sh
     assert float(e[0] @ e[1]) > float(e[0] @ e[2]) + 0.1
 
 
+@pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_lite0"])
+def test_input_scaling_is_the_textbook_formula_to_the_bit(name: str) -> None:
+    """The planar in-place scaling must hand the graphs the same floats as (x - mean) / std, then NCHW."""
+    backbone = registry.resolve(name)
+    crops = np.random.default_rng(0).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
+    textbook = np.ascontiguousarray(((crops.astype(np.float32) - backbone.mean) / backbone.std).transpose(0, 3, 1, 2))
+    assert np.array_equal(backbone().normalise(crops), textbook)
+
+
 def test_registry_resolves_names_and_user_classes() -> None:
     assert set(registry.DEFAULT_BACKBONES) <= set(registry.available())
     assert registry.resolve("tests.extract.test_backbones:MeanColour") is MeanColour

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-from emsync_core.media.cuts import mean_pixel_distance, mean_value, thin_cuts
-from emsync_core.media.scan import VideoScan
+from emsync_core.media.cuts import AdaptiveContentDetector, CutSettings, mean_value, thin_cuts
+from emsync_core.media.scan import SCALER, VideoScan
 from tests.media_factory import cut_times, ffmpeg, video_with_cuts
 
 
@@ -81,16 +82,44 @@ def test_mean_value_is_numpys_mean_to_the_bit(shape: tuple[int, ...]) -> None:
         assert mean_value(image) == float(image.mean())
 
 
-def test_the_detectors_frame_distance_is_pyscenedetects_to_the_bit() -> None:
-    """The cheap distance stands in for PySceneDetect's own (its formula, written out here): cuts cannot move."""
-    from scenedetect.detectors import content_detector
+def assert_same_as_pyscenedetect(frames: list[np.ndarray], times_s: list[float], fps: float) -> int:
+    """Feeds both detectors the same frames: every frame score equal to the bit, every decision equal.
+    Returns how many cuts they found."""
+    from scenedetect import AdaptiveDetector, FrameTimecode
 
-    def library_formula(left: np.ndarray, right: np.ndarray) -> float:
-        return np.sum(np.abs(left.astype(np.int32) - right.astype(np.int32))) / float(left.shape[0] * left.shape[1])
+    settings = CutSettings()
+    library = AdaptiveDetector(adaptive_threshold=settings.adaptive_threshold, min_scene_len=float(settings.min_scene_len_s),
+                               window_width=settings.window_width, min_content_val=settings.min_content_val)
+    ours = AdaptiveContentDetector(settings)
+    cuts = 0
+    for time_s, frame in zip(times_s, frames):
+        expected = [timecode.seconds for timecode in library.process_frame(FrameTimecode(time_s, fps), frame)]
+        found = ours.push(time_s, frame)
+        assert ours._scores[-1][1] == library._frame_score
+        assert ([] if found is None else [found]) == expected, time_s
+        cuts += len(expected)
+    return cuts
 
-    assert content_detector._mean_pixel_distance is mean_pixel_distance
+
+def test_the_detector_is_pyscenedetects_adaptive_detector_on_synthetic_frames() -> None:
+    """Scenes of noisy stills with hard cuts, a still stretch (zero average change) and a cut out of it."""
     rng = np.random.default_rng(0)
-    planes = [np.zeros((144, 256), np.uint8), np.full((144, 256), 255, np.uint8)]
-    planes += [rng.integers(0, 256, (144, 256), dtype=np.uint8) for _ in range(40)]
-    for left, right in zip(planes, planes[1:] + planes[:1]):
-        assert mean_pixel_distance(left, right) == library_formula(left, right)
+    stills = [rng.integers(0, 256, (144, 256, 3), dtype=np.uint8) for _ in range(5)] + [np.full((144, 256, 3), 40, np.uint8)]
+    frames = []
+    for scene, length in zip([0, 1, 5, 2, 1, 3, 4], [30, 12, 25, 3, 40, 30, 20]):
+        for _ in range(length):
+            noise = rng.integers(0, 6, stills[scene].shape, dtype=np.uint8) if scene != 5 else 0
+            frames.append(cv2.add(stills[scene], noise))
+    assert assert_same_as_pyscenedetect(frames, [i / 25 for i in range(len(frames))], 25.0) >= 4
+
+
+def test_the_detector_is_pyscenedetects_adaptive_detector_on_real_frames(shared_video: Path) -> None:
+    """The downscaled frames the scan feeds it, from a clip with five visible cuts."""
+    import av
+    from av.video.reformatter import VideoReformatter
+
+    scaler = VideoReformatter()
+    with av.open(str(shared_video / "bikes.mp4")) as container:
+        decoded = [(float(frame.time), scaler.reformat(frame, width=256, height=108, format="bgr24", interpolation=SCALER).to_ndarray())
+                   for frame in container.decode(video=0)]
+    assert assert_same_as_pyscenedetect([f for _, f in decoded], [t for t, _ in decoded], 25.0) == 5
