@@ -12,19 +12,20 @@ import torch
 
 from emsync_core.music.api import GenerationRequest, GenerationResult, SamplingSettings
 from emsync_core.music.arrange import arrange, parts_to_midi
-from emsync_core.music.cut_chords import HOLD_S, chord_tokens
+from emsync_core.music.cut_chords import ACCENT_LOOKBACK_S, HOLD_S, chord_tokens
 from emsync_core.music.ensemble import parse_ensemble
 from emsync_core.music.checkpoint import SHIPPED_CHECKPOINT, CheckpointMeta, file_sha256, load_checkpoint
 from emsync_core.music.model import BOUNDARY_MAX_S, Conditions, KVCache, MusicTransformer
 from emsync_core.music.sampling import NEVER_SAMPLED, guided, loss_weight_correction, sample_rows
 from emsync_core.music.tokens import chord_token_times, decode
 from emsync_core.music.valence_cues import TonalCentre, cue_logits
-from emsync_core.music.vocab import STEP_S, VOCAB, velocity_bin
+from emsync_core.music.vocab import GROUPS, STEP_S, VOCAB, velocity_bin
 
 PRIMER = (VOCAB.start, VOCAB.more, VOCAB.bar)
 #: a CHORD within this many seconds of a pending cut is that cut's chord; every other cut gets its
 #: CHORD and chord from the decoder when the time cursor reaches it
 CUT_CONSUME_S = 0.25
+DRUM_GROUP = GROUPS.index("drums")
 DEFAULT_VELOCITY_BIN = velocity_bin(80)  # decode's velocity before the first velocity token
 
 
@@ -49,6 +50,7 @@ class _Sequence:
     cut_chords: int = 0
     mode_major: bool | None = None  # the mode of the last scene with a valence sign
     velocity_bin: int = DEFAULT_VELOCITY_BIN
+    pitched_on_bins: list[tuple[int, int]] = field(default_factory=list)  # (step, velocity bin) of pitched NOTE_ONs
     started: float = 0.0
     finished_at: float | None = None
 
@@ -95,6 +97,8 @@ class _Sequence:
             self.cursor += VOCAB.shift_steps(tok)
             self._follow_mode()
         elif VOCAB.is_on(tok):
+            if VOCAB.note_of(tok)[0] != DRUM_GROUP:
+                self.pitched_on_bins.append((self.cursor, self.velocity_bin))
             off = tok - VOCAB.on0 + VOCAB.off0
             self.mask[off] = off in self.held  # its NOTE_OFF becomes allowed (after a held chord's beat)
         elif VOCAB.is_off(tok):
@@ -129,7 +133,9 @@ class _Sequence:
     def _queue_cut_chord(self) -> None:
         """The accented chord after a cut's CHORD (cut_chords.py); its notes are held for a beat."""
         tonic, major = self.centre.key(self.scene_va()[0])
-        toks = chord_tokens(tonic, major, self.cut_chords, self.velocity_bin)
+        since = self.cursor - int(round(ACCENT_LOOKBACK_S / STEP_S))
+        loudest = max((b for step, b in self.pitched_on_bins if step >= since), default=0)
+        toks = chord_tokens(tonic, major, self.cut_chords, self.velocity_bin, loudest)
         self.cut_chords += 1
         until = self.cursor + int(round(HOLD_S / STEP_S))
         for t in toks:

@@ -136,3 +136,15 @@ def test_every_cut_gets_an_audible_chord_and_the_ensemble_is_honoured(tiny_gener
     assert band_programs["bass"] == PRESETS["band"].bass and "drums" in band_programs
     with pytest.raises(ValueError, match="ensemble"):
         tiny_generator.generate([GenerationRequest("x", 2.0, reqs[0].scenes, (), seed=0, sampling=SamplingSettings(ensemble="kazoo"))])
+
+
+def test_cut_chord_accent_is_never_quieter_than_the_music_just_before():
+    from emsync_core.music.cut_chords import ACCENT_MIN_BIN, chord_tokens
+    from emsync_core.music.vocab import VOCAB
+
+    # a soft note right before the cut after loud ones: the accent follows the loud ones, then the soft bin resumes
+    toks = chord_tokens(0, True, 0, velocity_bin=3, loudest_recent_bin=7)
+    assert toks[0] == VOCAB.velocity(7) and toks[-1] == VOCAB.velocity(3)
+    # quiet music: two bins above it, at least the minimum accent
+    assert chord_tokens(0, True, 0, velocity_bin=2, loudest_recent_bin=2)[0] == VOCAB.velocity(ACCENT_MIN_BIN)
+    assert chord_tokens(0, True, 0, velocity_bin=5, loudest_recent_bin=4)[0] == VOCAB.velocity(7)
