@@ -7,13 +7,8 @@ import logging
 import typer
 
 from emsync_core import __version__
-from emsync_core.cli import bench, extract, music
-from emsync_core.cli import export, study  # issue 6
-from emsync_core.cli import emotion  # issue 4
-from emsync_core.cli import query, score  # issue 5
-from emsync_core.cli import api
+from emsync_core.cli import api, bench, emotion, enhance, export, extract, music, query, score, study
 from emsync_core.cli.errors import OperationalErrors
-from emsync_core.cli import enhance
 
 app = typer.Typer(
     help="EMSYNC Archive: emotion- and cut-aligned soundtracks for video archives.",
