@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from emsync_core.music.ensemble import DEFAULT_ENSEMBLE
@@ -14,6 +15,12 @@ class SceneCondition:
     start_s: float
     valence: float
     arousal: float
+
+
+def scene_at(starts: list[float], t: float) -> int:
+    """Index of the scene sounding at time t, from the scenes' start times in order (the first scene
+    before its start). Callers build `starts` once: this is asked per note or per decoded token."""
+    return max(0, bisect.bisect_right(starts, t) - 1)
 
 
 @dataclass(frozen=True)

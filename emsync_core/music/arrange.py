@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pretty_midi
 
-from emsync_core.music.api import SceneCondition
+from emsync_core.music.api import SceneCondition, scene_at
 from emsync_core.music.ensemble import ROLES, Ensemble
 from emsync_core.music.tokens import DRUMS, OUTPUT_TEMPO_BPM, Note
 from emsync_core.render.midi import BAR_MARKER, with_cut_markers
@@ -158,18 +158,14 @@ def fill_bars(roles: dict[str, list[Note]], duration_s: float, fallback: list[in
             roles["bass"].append(Note(1, _into_range(36 + pc, *BASS_RANGE), lo, nxt, soft))
 
 
-def _scene_index(scenes: tuple[SceneCondition, ...], t: float) -> int:
-    """Index of the scene sounding at time t (the first one before its start)."""
-    return max(0, bisect.bisect_right([s.start_s for s in scenes], t) - 1)
-
-
 def _melody_octaves(melody: list[Note], scenes: tuple[SceneCondition, ...], strength: float, register: float) -> list[Note]:
     """Each scene's melody moved by whole octaves towards MELODY_CENTRE + register * V - up only in
     positive scenes, down only in negative ones, never at V = 0: one shift per scene, so the line
     keeps its shape."""
+    starts = [s.start_s for s in scenes]
     by_scene: dict[int, list[int]] = {}
     for n in melody:
-        by_scene.setdefault(_scene_index(scenes, n.start), []).append(n.pitch)
+        by_scene.setdefault(scene_at(starts, n.start), []).append(n.pitch)
     shifts = {}
     for i, pitches in by_scene.items():
         v = strength * scenes[i].valence
@@ -180,7 +176,7 @@ def _melody_octaves(melody: list[Note], scenes: tuple[SceneCondition, ...], stre
         while shift < 0 and min(pitches) + shift < MELODY_RANGE[0]:
             shift += 12
         shifts[i] = shift
-    return [replace(n, pitch=n.pitch + shifts[_scene_index(scenes, n.start)]) for n in melody]
+    return [replace(n, pitch=n.pitch + shifts[scene_at(starts, n.start)]) for n in melody]
 
 
 def articulate(
@@ -191,9 +187,10 @@ def articulate(
     Only lengths and octaves change: every onset, pitch class and velocity stays the model's."""
     if strength == 0 or not scenes:
         return
+    scene_starts = [s.start_s for s in scenes]
 
     def valence(t: float) -> float:
-        return strength * scenes[_scene_index(scenes, t)].valence
+        return strength * scenes[scene_at(scene_starts, t)].valence
 
     melody = _melody_octaves(roles["melody"], scenes, strength, gains.register)
     starts = sorted(n.start for n in melody)
@@ -216,9 +213,10 @@ def articulate(
 def backbeat(scenes: tuple[SceneCondition, ...], duration_s: float, model_drums: list[Note]) -> list[Note]:
     """The model's drums inside high-arousal scenes, plus a backbeat on each such bar where the
     model played fewer than two drum hits; louder and busier with arousal."""
+    starts = [s.start_s for s in scenes]
 
     def arousal(t: float) -> float:
-        return scenes[_scene_index(scenes, t)].arousal
+        return scenes[scene_at(starts, t)].arousal
 
     out = [n for n in model_drums if arousal(n.start) >= DRUMS_AROUSAL]
     for k in range(int(duration_s / BAR_S) + 1):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from emsync_core.music.api import GenerationRequest, GenerationResult, SamplingSettings
+from emsync_core.music.api import GenerationRequest, GenerationResult, SamplingSettings, scene_at
 from emsync_core.music.arrange import arrange, parts_to_midi
 from emsync_core.music.cut_chords import ACCENT_LOOKBACK_S, HOLD_S, chord_tokens
 from emsync_core.music.ensemble import parse_ensemble
@@ -72,7 +71,7 @@ class _Sequence:
         return self.request.sampling.valence_guidance
 
     def scene_va(self) -> tuple[float, float]:
-        scene = self.request.scenes[max(0, bisect.bisect_right(self.scene_starts, self.now) - 1)]
+        scene = self.request.scenes[scene_at(self.scene_starts, self.now)]
         return scene.valence, scene.arousal
 
     def accept(self, sampled: int) -> None:
