@@ -17,7 +17,6 @@ scene borrows from its neighbours and the music does not jerk.
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -121,7 +120,7 @@ class EmotionClassifier:
             va = self._adjust(part, va, present, cuts or ())
             certainty = 1.0 - float(-(probs[k] * np.log(np.clip(probs[k], 1e-12, 1))).sum() / np.log(len(EKMAN)))
             start, end = bounds[k]
-            out.append(_Raw(int(scene), start, end, probs[k], va, certainty * coverage, tuple(present)))
+            out.append(_Raw(int(scene), start, end, probs[k], va, certainty * coverage, tuple(dict.fromkeys(present))))  # a rule's backbone may be the head's too
         return out
 
     def _adjust(self, part: pa.Table, va: np.ndarray, present: list[str], scene_cuts_s: Sequence[float] = ()) -> np.ndarray:
