@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from emsync_core.music.model import Conditions
+from emsync_core.music.vocab import VOCAB
+
 MIDI_ROOT = Path("/work/shared/data/midi")
 
 
@@ -45,3 +48,9 @@ def tiny_generator():
     model = MusicTransformer(PRESETS["tiny"])
     meta = CheckpointMeta("tiny-random", PRESETS["tiny"], MinMaxScaler(0.0, 10.0), MinMaxScaler(0.0, 10.0))
     return Generator(model, meta, "0" * 64)
+
+
+def four_token_prompt() -> tuple[torch.Tensor, Conditions]:
+    """Four random tokens under neutral conditions: the prompt the decode-step tests cache, then continue by one token."""
+    zeros = torch.zeros(1, 4)
+    return torch.randint(6, VOCAB.size, (1, 4)), Conditions(torch.zeros(1), torch.zeros(1), zeros, zeros, zeros)

@@ -18,6 +18,7 @@ from emsync_core.music.model import PRESETS, Conditions, MusicTransformer
 from emsync_core.music.sampling import NUCLEUS_CANDIDATES, nucleus, nucleus_ids
 from emsync_core.music.step_linear import exact_gelu, step_linear
 from emsync_core.music.vocab import VOCAB
+from tests.music.conftest import four_token_prompt
 
 PACKS = hasattr(torch, "fbgemm_pack_gemm_matrix_fp16") and "fbgemm" in torch.backends.quantized.supported_engines
 
@@ -73,8 +74,7 @@ def test_fp16_weights_cached_loop_matches_full_window(fp16_generator):
 
 def test_packed_model_copies_and_pickles(fp16_generator):
     model = fp16_generator.model
-    toks = torch.randint(6, VOCAB.size, (1, 4))
-    cond = Conditions(torch.zeros(1), torch.zeros(1), torch.zeros(1, 4), torch.zeros(1, 4), torch.zeros(1, 4))
+    toks, cond = four_token_prompt()
     with torch.inference_mode():
         _, cache = model(toks, cond, keep_cache=True)
         want = model.step([7], [0.0], [0.0], [1.0], cache)  # gathers (and packs) the step's weights
@@ -87,8 +87,7 @@ def test_packed_model_copies_and_pickles(fp16_generator):
 
 def test_step_follows_in_place_weight_updates(fp16_generator):
     model = copy.deepcopy(fp16_generator.model)
-    toks = torch.randint(6, VOCAB.size, (1, 4))
-    cond = Conditions(torch.zeros(1), torch.zeros(1), torch.zeros(1, 4), torch.zeros(1, 4), torch.zeros(1, 4))
+    toks, cond = four_token_prompt()
     with torch.inference_mode():
         _, cache = model(toks, cond, keep_cache=True)
         model.step([7], [0.0], [0.0], [1.0], cache)

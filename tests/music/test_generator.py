@@ -17,6 +17,7 @@ from emsync_core.music.model import Conditions, MusicTransformer, ScalarEmbeddin
 from emsync_core.music.sampling import guided, sample_rows
 from emsync_core.music.vocab import GROUPS, VOCAB
 from emsync_core.render.midi import cut_markers
+from tests.music.conftest import four_token_prompt
 
 
 def _req(i: int, duration: float = 4.0, cuts=(1.5, 3.0), max_tokens: int = 300) -> GenerationRequest:
@@ -221,8 +222,7 @@ def test_step_follows_replaced_weights(tiny_generator):
     import copy
 
     model = copy.deepcopy(tiny_generator.model)
-    toks = torch.randint(6, VOCAB.size, (1, 4))
-    cond = Conditions(torch.zeros(1), torch.zeros(1), torch.zeros(1, 4), torch.zeros(1, 4), torch.zeros(1, 4))
+    toks, cond = four_token_prompt()
     with torch.inference_mode():
         _, cache = model(toks, cond, keep_cache=True)
         model.step([7], [0.0], [0.0], [1.0], cache)
