@@ -6,7 +6,6 @@ minute and a long 1080p file (cached outside the repository) for the memory-is-f
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -17,12 +16,13 @@ from rich.console import Console
 from rich.table import Table
 
 from emsync_core.media.scan import ScanSettings
+from emsync_core.paths import REPO_ROOT, user_cache
 from emsync_core.store import uri as store
 
 SHARED_VIDEO = Path(__file__).resolve().parents[3] / "shared" / "data" / "video"
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "big_buck_bunny_0_30.webm"
+SAMPLE = REPO_ROOT / "samples" / "big_buck_bunny_0_30.webm"
 BENCH_CLIPS = ("big_buck_bunny_0_30.webm", "bikes.mp4", "chaplin.mp4", "fire2.mp4", "smpte-2997.mp4", "video_with_failing_audio.mp4")
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emsync" / "bench"
+CACHE = user_cache() / "bench"
 SHORT_S = 60
 AIM_OVER_FLOOR = 2.0
 AIM_LONG_OVER_SHORT_RSS = 1.10

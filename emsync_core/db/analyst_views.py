@@ -12,7 +12,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+from emsync_core.paths import REPO_ROOT
+
+SQL_DIR = REPO_ROOT / "sql"
 _VIEW_NAME = re.compile(r"CREATE\s+VIEW\s+(\w+)", re.IGNORECASE)
 
 

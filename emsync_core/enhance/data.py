@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from emsync_core.enhance.filters import CUTOFF_RANGE_HZ, SAMPLE_RATE, FilterSpec
+from emsync_core.paths import REPO_ROOT
 
 SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/TimGM6mb.sf2")
 CORPORA = ("pop909", "emopia", "groove", "nesmdb", "nottingham", "vgmidi")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = Path(os.environ.get("EMSYNC_ENHANCE_CACHE", REPO_ROOT / ".cache" / "enhance"))
 TEST_FRACTION = 0.15
 PIECE_S = 20.0  # seconds kept of each render (the MIDI is cut before rendering)

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from emsync_core.features.base import Vector, VideoInfo, Window, WindowwiseBackbone
+from emsync_core.paths import REPO_ROOT, user_cache
 
 INPUT_SIZE = 224
 RESIZE_SHORT_SIDE = 256  # the ImageNet evaluation transform: short side to 256, centre 224 crop
@@ -30,7 +31,7 @@ def model_cache() -> Path:
     """$EMSYNC_MODEL_CACHE, else the user's cache folder (an image build exports into it once)."""
     if os.environ.get(MODEL_CACHE_ENV):
         return Path(os.environ[MODEL_CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emsync" / "models"
+    return user_cache() / "models"
 
 
 def centre_crops(images: list[np.ndarray]) -> np.ndarray:
@@ -118,8 +119,7 @@ def single_thread_session(path: Path):
 
 def export_in_child(name: str, folder: Path) -> None:
     """Export one graph in a child process, so the worker itself never imports torch."""
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "emsync_core.features.frame_torch", name, "--out", str(folder)]
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
