@@ -79,10 +79,11 @@ class RayEngine:
         return ensure_ray(options)
 
     def score(self, run: ScoreRun, feed: JobFeed) -> None:
-        o = run.options.fitted_to(ray.cluster_resources().get("CPU", 0.0))
+        cluster_cpus = ray.cluster_resources().get("CPU", 0.0)
+        o = run.options.fitted_to(cluster_cpus)
         if o is not run.options:
             log.warning("the stages ask for more CPUs than the cluster's %g: actors get %g CPUs each, a render %g",
-                        ray.cluster_resources().get("CPU", 0.0), o.actor_cpus, o.render_cpus)
+                        cluster_cpus, o.actor_cpus, o.render_cpus)
         threads = max(1, int(o.actor_cpus))
         classifiers = [StageActor.options(**ray_options(ClassifyAndPlan.resources(o.actor_cpus)))
                        .remote(ClassifyAndPlan, o.models, run.settings, threads) for _ in range(o.classify_actors)]
